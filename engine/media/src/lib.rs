@@ -1,0 +1,23 @@
+//! # ramal-media
+//!
+//! Media for Ramal's calls. Pure today: G.711 framing helpers and DTMF detection (RFC 4733
+//! telephone events and in-band tones), as state machines that take samples, packets and
+//! time as input.
+//!
+//! - [`codec`] — G.711 µ-law / A-law ([`Codec`]), 20 ms frames.
+//! - [`dtmf`] — RFC 4733 ([`TelephoneEventReceiver`]), in-band tones ([`InbandDetector`]),
+//!   and [`DigitStream`], which merges both and drops a key reported by both.
+
+pub mod codec;
+pub mod dtmf;
+pub mod prompt;
+pub mod session;
+pub mod tts;
+
+pub use codec::Codec;
+pub use dtmf::inband::InbandDetector;
+pub use dtmf::rfc4733::{Rfc4733Error, TelephoneEvent, TelephoneEventReceiver};
+pub use dtmf::{Digit, DigitSource, DigitStream};
+pub use prompt::{Pcm, PromptError};
+pub use session::{MediaEvent, PlaybackId, RtpSession, SessionConfig, SessionError};
+pub use tts::{CachedTts, EspeakTts, Tts, TtsError};

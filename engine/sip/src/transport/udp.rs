@@ -1,0 +1,316 @@
+//! The UDP shell: one tokio task owns the socket and a [`UserAgent`], and a
+//! [`SipHandle`] sends it the TU's commands.
+//!
+//! The task `select!`s over a datagram (64 KiB buffer), a command, the UA's next deadline
+//! and the shutdown future; after each input it sends every [`UserAgent::poll_transmit`]
+//! and forwards every [`UserAgent::poll_event`] to the event channel. Proto time is
+//! milliseconds since the endpoint started. New requests beyond the per-source
+//! [`RateLimit`] are dropped before parsing. The task ends when every [`SipHandle`] is
+//! dropped or the shutdown future completes.
+
+use crate::proto::dialog::CallKey;
+use crate::proto::rate_limit::{RateLimit, RateLimiter, counts_against_limit};
+use crate::proto::time::Instant;
+use crate::proto::user_agent::{UaConfig, UaError, UaEvent, UserAgent};
+use core::net::SocketAddr;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+/// The endpoint's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// The user agent's. Its Contact, Via sent-by and seed are set by
+    /// [`SipEndpoint::bind`] from the bound (or advertised) address and fresh randomness.
+    pub ua: UaConfig,
+    /// The address to put in Contact and Via, if not the bound one (NAT, `0.0.0.0`).
+    pub advertised: Option<SocketAddr>,
+    /// The user part of our Contact URI.
+    pub contact_user: String,
+    /// Per-source limit on new requests.
+    pub rate_limit: RateLimit,
+    /// Capacity of the event channel; a full channel slows the endpoint down.
+    pub event_capacity: usize,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            ua: UaConfig::default(),
+            advertised: None,
+            contact_user: "ramal".into(),
+            rate_limit: RateLimit::default(),
+            event_capacity: 1024,
+        }
+    }
+}
+
+/// Why the endpoint could not start.
+#[derive(Debug, Error)]
+pub enum TransportError {
+    /// Binding the socket failed.
+    #[error("cannot bind UDP {address}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bound socket has no local address.
+    #[error("cannot read the bound socket's address")]
+    LocalAddress(#[source] std::io::Error),
+}
+
+/// Why a command failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CommandError {
+    /// The user agent refused it.
+    #[error(transparent)]
+    Ua(#[from] UaError),
+    /// The endpoint has shut down.
+    #[error("the SIP endpoint has shut down")]
+    Closed,
+}
+
+/// An outgoing call's parameters (see [`UserAgent::invite`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingCall {
+    /// The Request-URI.
+    pub target_uri: String,
+    /// The From value without tag.
+    pub from: String,
+    /// The To value.
+    pub to: String,
+    /// The SDP offer.
+    pub offer_sdp: String,
+    /// Where to send the INVITE.
+    pub destination: SocketAddr,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, UaError>>;
+
+#[derive(Debug)]
+enum Command {
+    Ringing(CallKey, Reply<()>),
+    Answer(CallKey, String, Reply<()>),
+    Reject(CallKey, u16, String, Reply<()>),
+    Hangup(CallKey, Reply<()>),
+    Invite(Box<OutgoingCall>, Reply<CallKey>),
+}
+
+/// The TU's side of an endpoint. Cloning shares the endpoint; it stops when every clone
+/// is dropped.
+#[derive(Debug, Clone)]
+pub struct SipHandle {
+    commands: mpsc::Sender<Command>,
+    local_address: SocketAddr,
+}
+
+impl SipHandle {
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_address
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CommandError> {
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| CommandError::Closed)?;
+        Ok(response.await.map_err(|_| CommandError::Closed)??)
+    }
+
+    /// Sends 180 Ringing ([`UserAgent::ringing`]).
+    pub async fn ringing(&self, call: CallKey) -> Result<(), CommandError> {
+        self.call(|reply| Command::Ringing(call, reply)).await
+    }
+
+    /// Answers with `answer_sdp` ([`UserAgent::answer`]).
+    pub async fn answer(&self, call: CallKey, answer_sdp: String) -> Result<(), CommandError> {
+        self.call(|reply| Command::Answer(call, answer_sdp, reply))
+            .await
+    }
+
+    /// Refuses an incoming call ([`UserAgent::reject`]).
+    pub async fn reject(
+        &self,
+        call: CallKey,
+        status: u16,
+        reason: String,
+    ) -> Result<(), CommandError> {
+        self.call(|reply| Command::Reject(call, status, reason, reply))
+            .await
+    }
+
+    /// Hangs up ([`UserAgent::hangup`]).
+    pub async fn hangup(&self, call: CallKey) -> Result<(), CommandError> {
+        self.call(|reply| Command::Hangup(call, reply)).await
+    }
+
+    /// Places a call ([`UserAgent::invite`]).
+    pub async fn invite(&self, call: OutgoingCall) -> Result<CallKey, CommandError> {
+        self.call(|reply| Command::Invite(Box::new(call), reply))
+            .await
+    }
+}
+
+/// Starts UDP endpoints.
+#[derive(Debug)]
+pub struct SipEndpoint;
+
+impl SipEndpoint {
+    /// Binds `address` and spawns the endpoint's task; it runs until every [`SipHandle`]
+    /// is dropped.
+    pub async fn bind(
+        address: SocketAddr,
+        config: EndpointConfig,
+    ) -> Result<(SipHandle, mpsc::Receiver<UaEvent>), TransportError> {
+        Self::bind_until(address, config, std::future::pending()).await
+    }
+
+    /// Like [`SipEndpoint::bind`], and also stops when `shutdown` completes.
+    pub async fn bind_until(
+        address: SocketAddr,
+        mut config: EndpointConfig,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(SipHandle, mpsc::Receiver<UaEvent>), TransportError> {
+        let socket = UdpSocket::bind(address)
+            .await
+            .map_err(|source| TransportError::Bind { address, source })?;
+        let local_address = socket.local_addr().map_err(TransportError::LocalAddress)?;
+        let advertised = config.advertised.unwrap_or(local_address);
+        config.ua.transaction.sent_by = advertised.to_string();
+        config.ua.contact = format!("sip:{}@{advertised}", config.contact_user);
+        config.ua.transaction.seed = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let (command_sender, commands) = mpsc::channel(64);
+        let (events, event_receiver) = mpsc::channel(config.event_capacity.max(1));
+        let driver = Driver {
+            socket,
+            ua: UserAgent::new(config.ua),
+            limiter: RateLimiter::new(config.rate_limit),
+            started: tokio::time::Instant::now(),
+            events,
+        };
+        tokio::spawn(driver.run(commands, shutdown));
+        let handle = SipHandle {
+            commands: command_sender,
+            local_address,
+        };
+        Ok((handle, event_receiver))
+    }
+}
+
+struct Driver {
+    socket: UdpSocket,
+    ua: UserAgent,
+    limiter: RateLimiter,
+    started: tokio::time::Instant,
+    events: mpsc::Sender<UaEvent>,
+}
+
+impl Driver {
+    fn now(&self) -> Instant {
+        let elapsed = self.started.elapsed().as_millis();
+        Instant::from_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
+    }
+
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        let at = self.ua.poll_timeout()?;
+        Some(self.started + Duration::from_millis(at.as_millis()))
+    }
+
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) {
+        let mut buffer = vec![0u8; 64 * 1024];
+        tokio::pin!(shutdown);
+        loop {
+            let deadline = self.deadline();
+            let timer = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = &mut shutdown => break,
+                received = self.socket.recv_from(&mut buffer) => {
+                    // Errors here are ICMP reports from earlier sends; the UA's timers
+                    // cover lost peers, so the datagram is simply skipped.
+                    if let Ok((length, source)) = received {
+                        let now = self.now();
+                        let datagram = buffer.get(..length).unwrap_or_default();
+                        if !counts_against_limit(datagram) || self.limiter.allow(source.ip(), now) {
+                            self.ua.handle_datagram(source, datagram, now);
+                        }
+                    }
+                }
+                command = commands.recv() => match command {
+                    Some(command) => self.apply(command),
+                    None => break,
+                },
+                () = timer => {
+                    let now = self.now();
+                    self.ua.handle_timeout(now);
+                }
+            }
+            self.drain().await;
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        let now = self.now();
+        // A TU that dropped its reply receiver does not care about the outcome.
+        match command {
+            Command::Ringing(call, reply) => {
+                let _ = reply.send(self.ua.ringing(call, now));
+            }
+            Command::Answer(call, sdp, reply) => {
+                let _ = reply.send(self.ua.answer(call, &sdp, now));
+            }
+            Command::Reject(call, status, reason, reply) => {
+                let _ = reply.send(self.ua.reject(call, status, &reason, now));
+            }
+            Command::Hangup(call, reply) => {
+                let _ = reply.send(self.ua.hangup(call, now));
+            }
+            Command::Invite(outgoing, reply) => {
+                let result = self.ua.invite(
+                    &outgoing.target_uri,
+                    &outgoing.from,
+                    &outgoing.to,
+                    &outgoing.offer_sdp,
+                    outgoing.destination,
+                    now,
+                );
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    async fn drain(&mut self) {
+        while let Some(transmit) = self.ua.poll_transmit() {
+            // A failed send is a lost datagram: retransmission timers recover or give up.
+            let _ = self
+                .socket
+                .send_to(&transmit.bytes, transmit.destination)
+                .await;
+        }
+        while let Some(event) = self.ua.poll_event() {
+            // With the receiver gone nobody listens; the endpoint keeps answering SIP.
+            let _ = self.events.send(event).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! Two endpoints on real loopback sockets place, answer and hang up a call. Each wait is
+//! bounded by a timeout that only guards against a hang.
+
+use super::*;
+use crate::proto::dialog::EndCause;
+use crate::proto::sdp::{LocalMedia, SdpLimits, build_answer, choose_answer, parse_offer};
+
+const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+async fn next(events: &mut mpsc::Receiver<UaEvent>) -> UaEvent {
+    tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("an event within the guard timeout")
+        .expect("the endpoint is alive")
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+#[tokio::test]
+async fn two_endpoints_place_answer_and_end_a_call() {
+    let (alice, mut alice_events) = SipEndpoint::bind(loopback(), EndpointConfig::default())
+        .await
+        .expect("binds");
+    let (bob, mut bob_events) = SipEndpoint::bind(loopback(), EndpointConfig::default())
+        .await
+        .expect("binds");
+    let call = alice
+        .invite(OutgoingCall {
+            target_uri: format!("sip:1000@{}", bob.local_addr()),
+            from: format!("<sip:alice@{}>", alice.local_addr()),
+            to: format!("<sip:1000@{}>", bob.local_addr()),
+            offer_sdp: OFFER.into(),
+            destination: bob.local_addr(),
+        })
+        .await
+        .expect("the INVITE goes out");
+    let UaEvent::IncomingCall {
+        call: bob_call,
+        to,
+        offer,
+        ..
+    } = next(&mut bob_events).await
+    else {
+        panic!("expected an incoming call");
+    };
+    assert_eq!(to, "1000");
+    let offer = offer.expect("an offer");
+    let plan = choose_answer(&offer).expect("a codec");
+    let answer = build_answer(
+        &plan,
+        &LocalMedia {
+            address: "127.0.0.1".parse().expect("an address"),
+            port: 30_000,
+            session_id: 1,
+            session_version: 1,
+        },
+    );
+    bob.ringing(bob_call).await.expect("rings");
+    bob.answer(bob_call, answer).await.expect("answers");
+    assert_eq!(
+        next(&mut alice_events).await,
+        UaEvent::Progress { call, status: 180 }
+    );
+    let UaEvent::Answered { answer, .. } = next(&mut alice_events).await else {
+        panic!("expected the answer");
+    };
+    assert_eq!(answer.map(|sdp| sdp.audio_port), Some(30_000));
+    assert_eq!(
+        next(&mut bob_events).await,
+        UaEvent::Established { call: bob_call }
+    );
+    alice.hangup(call).await.expect("hangs up");
+    assert_eq!(
+        next(&mut alice_events).await,
+        UaEvent::CallEnded {
+            call,
+            cause: EndCause::LocalHangup
+        }
+    );
+    assert_eq!(
+        next(&mut bob_events).await,
+        UaEvent::CallEnded {
+            call: bob_call,
+            cause: EndCause::RemoteHangup
+        }
+    );
+    assert_eq!(
+        alice.hangup(call).await,
+        Err(CommandError::Ua(UaError::UnknownCall(call)))
+    );
+    let _ = parse_offer(OFFER.as_bytes(), SdpLimits::default()).expect("parses");
+}
+
+#[tokio::test]
+async fn the_endpoint_stops_when_its_handle_is_dropped_or_shutdown_fires() {
+    let (handle, mut events) = SipEndpoint::bind(loopback(), EndpointConfig::default())
+        .await
+        .expect("binds");
+    drop(handle);
+    let closed = tokio::time::timeout(Duration::from_secs(10), events.recv()).await;
+    assert_eq!(closed.ok(), Some(None), "the event channel closes");
+
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (handle, mut events) =
+        SipEndpoint::bind_until(loopback(), EndpointConfig::default(), async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("binds");
+    let _ = stop.send(());
+    let closed = tokio::time::timeout(Duration::from_secs(10), events.recv()).await;
+    assert_eq!(closed.ok(), Some(None), "the event channel closes");
+    assert_eq!(handle.hangup(CallKey(1)).await, Err(CommandError::Closed));
+}

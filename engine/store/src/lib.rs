@@ -1,0 +1,23 @@
+//! # ramal-store
+//!
+//! Everything Ramal keeps: SQLite (WAL) as the embedded default — a file created and
+//! migrated on first start — and PostgreSQL when the URL says `postgres://`. Both sit
+//! behind one [`Store`] whose repositories hold all the SQL; callers never see `sqlx`
+//! types. Migrations live per backend in `migrations/{sqlite,postgres}` at the repository
+//! root. Times are Unix milliseconds on both backends.
+//!
+//! **Architecture invariant:** SQL lives here and nowhere else; every repository test runs
+//! on both backends.
+
+mod audit;
+mod error;
+mod flows;
+mod password;
+mod pool;
+mod users;
+
+pub use audit::AuditEntry;
+pub use error::StoreError;
+pub use flows::{FlowSummary, FlowVersion};
+pub use pool::{Backend, Store};
+pub use users::{NewUser, Role, User};

@@ -1,0 +1,107 @@
+//! `cargo xtask test` and `cargo xtask bench`.
+
+use crate::install::{self, run};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The workspace root (xtask lives one level down).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+struct Stage {
+    name: &'static str,
+    started: Instant,
+}
+
+fn stage(name: &'static str) -> Stage {
+    eprintln!("\n==> {name}");
+    Stage {
+        name,
+        started: Instant::now(),
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        eprintln!(
+            "<== {} ({:.1}s)",
+            self.name,
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// Every test suite.
+pub fn test() -> anyhow::Result<()> {
+    {
+        let _stage = stage("install what the tests need");
+        install::rust_targets(&["wasm32-unknown-unknown", "wasm32-wasip1"])?;
+        // Node runs the flow crate's tests compiled to WebAssembly (WASI); espeak-ng is the
+        // TTS engine the media tests synthesize speech with.
+        install::debian_packages(&[
+            ("node", "nodejs"),
+            ("espeak-ng", "espeak-ng"),
+            ("sipp", "sip-tester"),
+        ])?;
+    }
+    {
+        let _stage = stage("formatting");
+        run(cargo().args(["fmt", "--all", "--check"]))?;
+    }
+    {
+        let _stage = stage("lints");
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    {
+        let _stage = stage("native tests (every crate, flow scripts, tidy)");
+        run(cargo().args(["test", "--workspace"]))?;
+    }
+    {
+        let _stage = stage("ramal-flow on wasm32: builds for the browser, tests under WASI");
+        run(cargo().args([
+            "build",
+            "-p",
+            "ramal-flow",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]))?;
+        let runner = root().join("xtask/wasi-runner.mjs");
+        run(cargo()
+            .args(["test", "-p", "ramal-flow", "--target", "wasm32-wasip1"])
+            .env(
+                "CARGO_TARGET_WASM32_WASIP1_RUNNER",
+                format!("node {}", runner.display()),
+            ))?;
+    }
+    {
+        let _stage = stage("the CLI on the example flows");
+        run(cargo().args(["run", "-q", "-p", "ramal", "--", "flow", "check", "flows"]))?;
+        run(cargo().args(["run", "-q", "-p", "ramal", "--", "flow", "test", "flows"]))?;
+    }
+    eprintln!("\nall suites passed");
+    Ok(())
+}
+
+/// The benchmarks.
+pub fn bench() -> anyhow::Result<()> {
+    let _stage = stage("benchmarks");
+    run(cargo().args(["bench", "-p", "ramal-flow", "--bench", "executor"]))
+}
