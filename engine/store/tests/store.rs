@@ -5,77 +5,10 @@
 //! reached the test says so loudly and runs on SQLite only — except under `CI=true`, where
 //! that is a failure.
 
-use ramal_store::{Backend, NewUser, Role, Store, StoreError};
-use sqlx::Connection;
-use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-async fn on_both_backends<F, Fut>(test: F)
-where
-    F: Fn(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    // SQLite: a file, as in production (WAL needs a real file).
-    let path = std::env::temp_dir().join(format!("{}.db", unique("ramal_store_test")));
-    let store = Store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("SQLite opens");
-    assert_eq!(store.backend(), Backend::Sqlite);
-    test(store.clone()).await;
-    store.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-
-    // PostgreSQL: a fresh database on the server.
-    let server = std::env::var("RAMAL_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut admin = match sqlx::PgConnection::connect(&server).await {
-        Ok(connection) => connection,
-        Err(error) => {
-            let message = format!(
-                "\n!!! PostgreSQL is not reachable at {server} ({error}): this test ran on SQLite ONLY.\n\
-                 !!! Start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or set RAMAL_TEST_POSTGRES.\n"
-            );
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{message}under CI this is a failure"
-            );
-            eprintln!("{message}");
-            return;
-        }
-    };
-    // Generated here (process id and a counter), so safe to put in the SQL text.
-    let database = unique("ramal_test");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&mut admin)
-        .await
-        .expect("create the test database");
-    let url = match server.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{database}"),
-        None => panic!("RAMAL_TEST_POSTGRES must end with /DATABASE"),
-    };
-    let store = Store::open(&url).await.expect("PostgreSQL opens");
-    assert_eq!(store.backend(), Backend::Postgres);
-    test(store.clone()).await;
-    store.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {database} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("drop the test database");
-}
+use common::on_both_backends;
+use ramal_store::{NewUser, Role, Store, StoreError};
 
 fn ana(role: Role) -> NewUser {
     NewUser {
