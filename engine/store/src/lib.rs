@@ -10,6 +10,7 @@
 //! on both backends.
 
 mod audit;
+mod calls;
 mod error;
 mod flows;
 mod password;
@@ -17,6 +18,7 @@ mod pool;
 mod users;
 
 pub use audit::AuditEntry;
+pub use calls::CallRecord;
 pub use error::StoreError;
 pub use flows::{FlowSummary, FlowVersion};
 pub use pool::{Backend, Store};

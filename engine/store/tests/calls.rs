@@ -1,0 +1,82 @@
+//! Call records and inbound routes, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::on_both_backends;
+use ramal_store::{CallRecord, StoreError};
+use serde_json::json;
+
+fn record(id: &str, started_at: i64) -> CallRecord {
+    CallRecord {
+        id: id.into(),
+        direction: "inbound".into(),
+        caller: "sip:5511999990000@198.51.100.7".into(),
+        callee: "4000".into(),
+        flow_id: Some("reception".into()),
+        flow_version: Some(3),
+        started_at,
+        answered_at: Some(started_at + 40),
+        ended_at: started_at + 9_000,
+        end_reason: "normal".into(),
+        disposition: Some("sale".into()),
+        trace: json!([{"node": "start"}, {"node": "menu", "digits": "1"}]),
+        variables: json!({"rating": 5, "name": "Ana'; DROP TABLE calls; --"}),
+        surveys: json!([{"survey": "nps", "value": 5}]),
+    }
+}
+
+#[tokio::test]
+async fn a_call_record_round_trips_with_its_trace() {
+    on_both_backends(|store| async move {
+        store.record_call(&record("c1", 1_000)).await.unwrap();
+        store.record_call(&record("c2", 2_000)).await.unwrap();
+        assert_eq!(store.call_record("c1").await.unwrap(), record("c1", 1_000));
+        let recent = store.recent_calls(10).await.unwrap();
+        let ids: Vec<&str> = recent.iter().map(|call| call.id.as_str()).collect();
+        assert_eq!(ids, ["c2", "c1"], "newest first");
+        assert_eq!(store.recent_calls(1).await.unwrap().len(), 1);
+        assert!(matches!(
+            store.record_call(&record("c1", 5)).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.call_record("nope").await,
+            Err(StoreError::NotFound { .. })
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn inbound_routes_point_numbers_at_existing_flows() {
+    on_both_backends(|store| async move {
+        assert_eq!(store.inbound_route("4000").await.unwrap(), None);
+        assert!(
+            matches!(
+                store.set_inbound_route("4000", "missing", 1).await,
+                Err(StoreError::Invalid { .. })
+            ),
+            "a route to a flow that does not exist is refused"
+        );
+        store
+            .save_draft("reception", "Reception", "{}", None, 1)
+            .await
+            .unwrap();
+        store
+            .save_draft("sales", "Sales", "{}", None, 1)
+            .await
+            .unwrap();
+        store.set_inbound_route("4000", "reception", 2).await.unwrap();
+        assert_eq!(
+            store.inbound_route("4000").await.unwrap().as_deref(),
+            Some("reception")
+        );
+        store.set_inbound_route("4000", "sales", 3).await.unwrap();
+        assert_eq!(
+            store.inbound_route("4000").await.unwrap().as_deref(),
+            Some("sales")
+        );
+        assert!(store.set_inbound_route("", "sales", 3).await.is_err());
+    })
+    .await;
+}
