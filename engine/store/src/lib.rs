@@ -15,6 +15,7 @@ mod error;
 mod flows;
 mod password;
 mod pool;
+mod tokens;
 mod users;
 
 pub use audit::AuditEntry;
@@ -22,4 +23,5 @@ pub use calls::CallRecord;
 pub use error::StoreError;
 pub use flows::{FlowSummary, FlowVersion};
 pub use pool::{Backend, Store};
+pub use tokens::{ApiToken, LAST_USED_RESOLUTION_MS, NewApiToken, TokenIdentity};
 pub use users::{NewUser, Role, User};
