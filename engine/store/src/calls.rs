@@ -91,7 +91,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?
                 .iter()
-                .map(|row| call_of(row))
+                .map(call_of)
                 .collect()
         })
     }
@@ -104,7 +104,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
                 .as_ref()
-                .map(|row| call_of(row))
+                .map(call_of)
                 .transpose()?
                 .ok_or_else(|| StoreError::NotFound { entity: "call", id: id.to_owned() })
         })
@@ -147,8 +147,6 @@ impl Store {
         }))
     }
 }
-
-
 
 fn call_of<R: Row>(row: &R) -> Result<CallRecord, StoreError>
 where

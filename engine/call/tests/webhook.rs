@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::routing::{get, post};
-use ramal::webhook::{MAX_RESPONSE_BYTES, Webhooks};
+use ramal_call::webhook::{MAX_RESPONSE_BYTES, Webhooks};
 use ramal_flow::execution::{CommandId, Event, HttpRequest};
 use std::time::Duration;
 

@@ -1,0 +1,49 @@
+//! How the call engine runs: where it listens, which ports media may use, which flow answers
+//! numbers without a route, where prompts and the TTS cache live.
+
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The call engine's settings. `Default` suits a loopback quick start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallConfig {
+    /// The SIP UDP address to bind.
+    pub sip: SocketAddr,
+    /// The address to bind RTP sockets on and to put in SDP answers.
+    pub rtp_ip: IpAddr,
+    /// The RTP port range (even ports are used).
+    pub rtp_ports: RangeInclusive<u16>,
+    /// The flow that answers numbers without an inbound route. `None`: such calls get 404.
+    pub default_flow: Option<String>,
+    /// Directory of prompt files (`play` nodes' `file`), resolved without leaving it.
+    pub prompts_dir: PathBuf,
+    /// Where synthesized speech is cached.
+    pub tts_cache_dir: PathBuf,
+    /// The espeak-ng program.
+    pub espeak: PathBuf,
+    /// The voice for TTS prompts that name none.
+    pub default_voice: String,
+    /// Concurrent calls; more get 503 with Retry-After.
+    pub max_calls: usize,
+    /// A call whose peer sends no RTP for this long is hung up.
+    pub rtp_timeout: Duration,
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        CallConfig {
+            sip: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            rtp_ip: IpAddr::from([127, 0, 0, 1]),
+            rtp_ports: 20_000..=20_999,
+            default_flow: None,
+            prompts_dir: PathBuf::from("flows/prompts"),
+            tts_cache_dir: PathBuf::from(".data/tts-cache"),
+            espeak: PathBuf::from("espeak-ng"),
+            default_voice: "pt-BR".into(),
+            max_calls: 200,
+            rtp_timeout: ramal_media::session::DEFAULT_RTP_TIMEOUT,
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Which flow answers a call: the inbound route for the number dialled, else the default
+//! flow; and the compiled published flows, recompiled only when a published version
+//! changes. A call pins the version it started on: it holds its `Arc<Flow>` to the end.
+
+use ramal_flow::Flow;
+use ramal_flow::sim::FlowSet;
+use ramal_store::{Store, StoreError};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// The flow a call runs.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The compiled flow.
+    pub flow: Arc<Flow>,
+    /// Its id.
+    pub flow_id: String,
+    /// The published version it was compiled from.
+    pub version: i64,
+}
+
+/// Why no flow can answer a call.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    /// No route for the number and no default flow.
+    #[error("no flow answers `{0}` (no inbound route and no default flow)")]
+    NoRoute(String),
+    /// The routed flow has no published version that compiles.
+    #[error("flow `{0}` has no published version that compiles")]
+    NotRunnable(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Compiled published flows, shared by every call.
+#[derive(Debug)]
+pub struct FlowLibrary {
+    store: Store,
+    default_flow: Option<String>,
+    compiled: Mutex<Compiled>,
+}
+
+#[derive(Debug, Default)]
+struct Compiled {
+    /// (flow id, version) of every published flow the set was compiled from.
+    versions: Vec<(String, i64)>,
+    set: Arc<FlowSet>,
+}
+
+impl FlowLibrary {
+    /// A library over `store`; `default_flow` answers numbers without a route.
+    pub fn new(store: Store, default_flow: Option<String>) -> FlowLibrary {
+        FlowLibrary {
+            store,
+            default_flow,
+            compiled: Mutex::new(Compiled::default()),
+        }
+    }
+
+    /// The flow for a call to `dialled`.
+    pub async fn resolve(&self, dialled: &str) -> Result<Resolved, RouteError> {
+        let flow_id = match self.store.inbound_route(dialled).await? {
+            Some(flow_id) => flow_id,
+            None => self
+                .default_flow
+                .clone()
+                .ok_or_else(|| RouteError::NoRoute(dialled.to_owned()))?,
+        };
+        let (set, versions) = self.current().await?;
+        let flow = set
+            .flows
+            .get(&flow_id)
+            .cloned()
+            .ok_or_else(|| RouteError::NotRunnable(flow_id.clone()))?;
+        let version = versions
+            .iter()
+            .find(|(id, _)| *id == flow_id)
+            .map(|(_, version)| *version)
+            .ok_or_else(|| RouteError::NotRunnable(flow_id.clone()))?;
+        Ok(Resolved {
+            flow,
+            flow_id,
+            version,
+        })
+    }
+
+    /// The compiled set of the newest published versions, recompiled when they changed.
+    async fn current(&self) -> Result<(Arc<FlowSet>, Vec<(String, i64)>), StoreError> {
+        let versions: Vec<(String, i64)> = self
+            .store
+            .flows()
+            .await?
+            .into_iter()
+            .filter_map(|flow| flow.published_version.map(|version| (flow.id, version)))
+            .collect();
+        let mut compiled = self.compiled.lock().await;
+        if compiled.versions != versions || compiled.set.flows.is_empty() {
+            let mut sources = Vec::with_capacity(versions.len());
+            for (id, version) in &versions {
+                let published = self.store.flow_version(id, *version).await?;
+                sources.push((format!("{id}@{version}"), published.document));
+            }
+            let set = FlowSet::compile(&sources);
+            for (source, diagnostics) in &set.diagnostics {
+                for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
+                    tracing::warn!(%source, "published flow does not compile: {diagnostic}");
+                }
+            }
+            *compiled = Compiled {
+                versions: versions.clone(),
+                set: Arc::new(set),
+            };
+        }
+        Ok((compiled.set.clone(), versions))
+    }
+}

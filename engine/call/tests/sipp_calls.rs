@@ -1,0 +1,269 @@
+//! Real calls from a real peer: sipp places calls to a running [`CallEngine`], which answers,
+//! speaks the menu prompt (espeak-ng), reads the key sipp sends as RFC 4733 packets from a
+//! pcap, runs the flow and hangs up; the stored call record holds the path taken.
+//!
+//! sipp is Debian's `sip-tester`, which also ships the DTMF pcaps; espeak-ng is Debian's
+//! `espeak-ng`. `cargo xtask test` installs both; if either is missing these tests fail.
+
+use ramal_call::{CallConfig, CallEngine};
+use ramal_store::{CallRecord, Store};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+const DTMF_PCAPS: &str = "/usr/share/sip-tester";
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+struct Harness {
+    directory: PathBuf,
+    store: Store,
+    engine: CallEngine,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let directory = std::env::temp_dir().join(format!(
+            "ramal-call-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&directory).expect("a temporary directory");
+        let store = Store::open(&format!(
+            "sqlite://{}",
+            directory.join("ramal.db").display()
+        ))
+        .await
+        .expect("SQLite opens");
+        let document = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digits.json"),
+        )
+        .expect("the fixture flow");
+        store
+            .save_draft("digits", "Digits", &document, None, 1)
+            .await
+            .expect("draft saved");
+        store.publish("digits", None, 2).await.expect("published");
+        let config = CallConfig {
+            sip: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rtp_ports: 41_000..=41_999,
+            default_flow: Some("digits".into()),
+            prompts_dir: directory.join("prompts"),
+            tts_cache_dir: directory.join("tts"),
+            ..CallConfig::default()
+        };
+        let engine = CallEngine::start(config, store.clone())
+            .await
+            .expect("the engine starts");
+        Harness {
+            directory,
+            store,
+            engine,
+        }
+    }
+
+    /// Runs one sipp call with `actions` after the ACK; returns sipp's exit and output.
+    async fn sipp(&self, actions: &str, expect_bye: bool) -> (bool, String) {
+        let ending = if expect_bye { RECV_BYE } else { SEND_BYE };
+        let scenario = SCENARIO
+            .replace("ACTIONS", actions)
+            .replace("ENDING", ending);
+        let path = self.directory.join(format!(
+            "scenario-{}.xml",
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, scenario).expect("scenario written");
+        let target = self.engine.sip_addr().to_string();
+        let directory = self.directory.clone();
+        let (sip_port, media_port) = (free_udp_port(), free_udp_port() & !1);
+        tokio::task::spawn_blocking(move || {
+            let output = Command::new("sipp")
+                .current_dir(&directory)
+                .arg("-sf")
+                .arg(&path)
+                .args(["-m", "1", "-s", "4000", "-i", "127.0.0.1", "-nostdin"])
+                .args(["-timeout", "30s", "-timeout_error"])
+                .args(["-p", &sip_port.to_string(), "-mp", &media_port.to_string()])
+                .arg(&target)
+                .output()
+                .expect("sipp runs (Debian package sip-tester; `cargo xtask test` installs it)");
+            (
+                output.status.success(),
+                format!(
+                    "{}\n{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                ),
+            )
+        })
+        .await
+        .expect("sipp's thread")
+    }
+
+    /// The only call record, once it is stored (the record is written after the BYE).
+    async fn the_call(&self) -> CallRecord {
+        for _ in 0..100 {
+            let calls = self.store.recent_calls(10).await.expect("calls listed");
+            if let Some(call) = calls.first() {
+                assert_eq!(calls.len(), 1, "one call placed, one record: {calls:#?}");
+                return call.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no call record was stored within 10 s");
+    }
+
+    async fn stop(self) {
+        self.engine.shutdown().await;
+        self.store.close().await;
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|socket| socket.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+fn press(key: &str) -> String {
+    let pcap = Path::new(DTMF_PCAPS).join(format!("dtmf_2833_{key}.pcap"));
+    assert!(
+        pcap.exists(),
+        "{} is missing: install Debian's sip-tester (`cargo xtask test` does)",
+        pcap.display()
+    );
+    format!(
+        r#"<pause milliseconds="600"/>
+  <nop><action><exec play_pcap_audio="{}"/></action></nop>"#,
+        pcap.display()
+    )
+}
+
+/// The path through the flow: node ids in order.
+fn path(call: &CallRecord) -> Vec<String> {
+    call.trace
+        .as_array()
+        .expect("the trace is an array")
+        .iter()
+        .map(|step| step["node"].as_str().expect("a node id").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_pressed_on_a_real_call_takes_its_branch() {
+    let harness = Harness::start().await;
+    let (ok, output) = harness.sipp(&press("1"), true).await;
+    assert!(ok, "sipp's call failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(call.flow_id.as_deref(), Some("digits"));
+    assert_eq!(call.flow_version, Some(1));
+    assert_eq!(call.callee, "4000");
+    assert_eq!(call.caller, "sipp");
+    assert!(call.answered_at.is_some());
+    assert_eq!(path(&call), ["start", "menu", "one"], "{:#}", call.trace);
+    assert_eq!(call.end_reason, "normal");
+    assert_eq!(call.disposition.as_deref(), Some("pressed-one"));
+    harness.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silence_times_out_and_a_hang_up_is_recorded() {
+    let harness = Harness::start().await;
+    let (ok, output) = harness.sipp("", true).await;
+    assert!(ok, "sipp's call failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(path(&call), ["start", "menu", "silent"], "{:#}", call.trace);
+    assert_eq!(call.end_reason, "no-input");
+    assert_eq!(call.disposition, None);
+    harness.stop().await;
+
+    let harness = Harness::start().await;
+    let (ok, output) = harness.sipp(r#"<pause milliseconds="300"/>"#, false).await;
+    assert!(ok, "sipp's call failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(call.end_reason, "caller-hung-up");
+    assert_eq!(path(&call), ["start", "menu"], "{:#}", call.trace);
+    harness.stop().await;
+}
+
+const SCENARIO: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="ramal call">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  ACTIONS
+  ENDING
+</scenario>
+"#;
+
+/// We hang up: sipp waits for our BYE and answers it.
+const RECV_BYE: &str = r#"<recv request="BYE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>"#;
+
+/// The caller hangs up.
+const SEND_BYE: &str = r#"<send retrans="500">
+    <![CDATA[
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>"#;
