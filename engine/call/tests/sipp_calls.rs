@@ -70,6 +70,11 @@ impl Harness {
         let scenario = SCENARIO
             .replace("ACTIONS", actions)
             .replace("ENDING", ending);
+        self.sipp_scenario(scenario).await
+    }
+
+    /// Runs one sipp call through `scenario` (sipp's XML).
+    async fn sipp_scenario(&self, scenario: String) -> (bool, String) {
         let path = self.directory.join(format!(
             "scenario-{}.xml",
             NEXT.fetch_add(1, Ordering::Relaxed)
@@ -190,6 +195,86 @@ async fn silence_times_out_and_a_hang_up_is_recorded() {
     harness.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_re_invite_is_answered_and_a_malformed_request_gets_400() {
+    let harness = Harness::start().await;
+    let (ok, output) = harness.sipp(HOLD, false).await;
+    assert!(ok, "sipp's call with a re-INVITE failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(call.end_reason, "caller-hung-up");
+    let (ok, output) = harness.sipp_scenario(MALFORMED.to_owned()).await;
+    assert!(ok, "sipp did not get 400 for a request without Max-Forwards:\n{output}");
+    let calls = harness.store.recent_calls(10).await.expect("calls listed");
+    assert_eq!(calls.len(), 1, "a malformed INVITE makes no call");
+    harness.stop().await;
+}
+
+/// A re-INVITE putting the call on hold (`sendonly`): the answer must be `recvonly`.
+const HOLD: &str = r#"<pause milliseconds="300"/>
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687638 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=sendonly
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      <ereg regexp="a=recvonly" search_in="body" check_it="true" assign_to="direction"/>
+    </action>
+  </recv>
+  <Reference variables="direction"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <pause milliseconds="200"/>"#;
+
+/// An INVITE without Max-Forwards.
+const MALFORMED: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="malformed">
+  <send>
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="400"/>
+</scenario>
+"#;
+
 const SCENARIO: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="ramal call">
   <send retrans="500">
@@ -260,7 +345,7 @@ const SEND_BYE: &str = r#"<send retrans="500">
       From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
-      CSeq: 2 BYE
+      CSeq: 10 BYE
       Contact: sip:sipp@[local_ip]:[local_port]
       Max-Forwards: 70
       Content-Length: 0
