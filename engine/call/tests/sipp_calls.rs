@@ -25,6 +25,10 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Harness {
+        Harness::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut CallConfig)) -> Harness {
         let directory = std::env::temp_dir().join(format!(
             "ramal-call-test-{}-{}",
             std::process::id(),
@@ -46,7 +50,7 @@ impl Harness {
             .await
             .expect("draft saved");
         store.publish("digits", None, 2).await.expect("published");
-        let config = CallConfig {
+        let mut config = CallConfig {
             sip: SocketAddr::from(([127, 0, 0, 1], 0)),
             rtp_ports: 41_000..=41_999,
             default_flow: Some("digits".into()),
@@ -54,6 +58,7 @@ impl Harness {
             tts_cache_dir: directory.join("tts"),
             ..CallConfig::default()
         };
+        adjust(&mut config);
         let engine = CallEngine::start(config, store.clone())
             .await
             .expect("the engine starts");
@@ -196,6 +201,21 @@ async fn silence_times_out_and_a_hang_up_is_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_whose_media_stops_is_hung_up() {
+    let harness = Harness::start_with(|config| {
+        config.rtp_timeout = Duration::from_millis(500);
+    })
+    .await;
+    // sipp sends no RTP at all: the call must not wait for the menu's timeout or leak.
+    let (ok, output) = harness.sipp("", true).await;
+    assert!(ok, "sipp's call failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(call.end_reason, "rtp-timeout");
+    assert_eq!(path(&call), ["start", "menu"], "{:#}", call.trace);
+    harness.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hold_re_invite_is_answered_and_a_malformed_request_gets_400() {
     let harness = Harness::start().await;
     let (ok, output) = harness.sipp(HOLD, false).await;
@@ -203,7 +223,10 @@ async fn a_hold_re_invite_is_answered_and_a_malformed_request_gets_400() {
     let call = harness.the_call().await;
     assert_eq!(call.end_reason, "caller-hung-up");
     let (ok, output) = harness.sipp_scenario(MALFORMED.to_owned()).await;
-    assert!(ok, "sipp did not get 400 for a request without Max-Forwards:\n{output}");
+    assert!(
+        ok,
+        "sipp did not get 400 for a request without Max-Forwards:\n{output}"
+    );
     let calls = harness.store.recent_calls(10).await.expect("calls listed");
     assert_eq!(calls.len(), 1, "a malformed INVITE makes no call");
     harness.stop().await;
