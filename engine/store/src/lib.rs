@@ -11,8 +11,10 @@
 
 mod audit;
 mod calls;
+mod contacts;
 mod error;
 mod flows;
+mod import;
 mod password;
 mod pool;
 mod tokens;
@@ -20,8 +22,16 @@ mod users;
 
 pub use audit::AuditEntry;
 pub use calls::CallRecord;
+pub use contacts::{
+    Contact, ContactImport, ContactList, Duplicates, ImportStatus, NewContact, NewContactList,
+    Phone,
+};
 pub use error::StoreError;
 pub use flows::{FlowSummary, FlowVersion};
+pub use import::{
+    ColumnTarget, FileError, ImportError, ImportMode, ImportOptions, ImportReport, Limits,
+    Progress, RejectReason, RejectedRow, TextEncoding,
+};
 pub use pool::{Backend, Store};
 pub use tokens::{ApiToken, LAST_USED_RESOLUTION_MS, NewApiToken, TokenIdentity};
 pub use users::{NewUser, Role, User};

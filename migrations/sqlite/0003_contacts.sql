@@ -1,0 +1,49 @@
+-- Contact lists, contacts with several phone numbers each, and CSV imports. Times are Unix
+-- milliseconds. Custom columns are a JSON object of strings (TEXT); the list's column names
+-- a JSON array.
+CREATE TABLE contact_lists (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    name            TEXT    NOT NULL UNIQUE,
+    default_country TEXT    NOT NULL,
+    duplicates      TEXT    NOT NULL CHECK (duplicates IN ('allow', 'avoid')),
+    columns         TEXT    NOT NULL DEFAULT '[]',
+    created_at      INTEGER NOT NULL
+);
+
+CREATE TABLE contact_imports (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    list_id       INTEGER NOT NULL REFERENCES contact_lists (id) ON DELETE CASCADE,
+    source        TEXT    NOT NULL,
+    mode          TEXT    NOT NULL CHECK (mode IN ('commit_good', 'all_or_nothing')),
+    status        TEXT    NOT NULL CHECK (status IN ('running', 'finished', 'failed')),
+    rows_read     INTEGER NOT NULL DEFAULT 0,
+    rows_imported INTEGER NOT NULL DEFAULT 0,
+    rows_rejected INTEGER NOT NULL DEFAULT 0,
+    error         TEXT,
+    started_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    finished_at   INTEGER
+);
+CREATE INDEX contact_imports_list ON contact_imports (list_id, id);
+
+CREATE TABLE contacts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    list_id     INTEGER NOT NULL REFERENCES contact_lists (id) ON DELETE CASCADE,
+    import_id   INTEGER REFERENCES contact_imports (id) ON DELETE SET NULL,
+    source_line INTEGER,
+    fields      TEXT    NOT NULL DEFAULT '{}',
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX contacts_list ON contacts (list_id, id);
+
+-- One row per phone number of a contact: as typed and in E.164. `list_id` is repeated
+-- here so that duplicate control is one index lookup.
+CREATE TABLE contact_phones (
+    contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    list_id    INTEGER NOT NULL,
+    raw        TEXT    NOT NULL,
+    e164       TEXT    NOT NULL,
+    PRIMARY KEY (contact_id, position)
+);
+CREATE INDEX contact_phones_e164 ON contact_phones (list_id, e164);
