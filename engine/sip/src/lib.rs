@@ -3,8 +3,8 @@
 //! SIP for Ramal. This crate owns the SIP wire format (parsed with `rsip`, whose types stay
 //! inside it, then checked by our own rules), RFC 3261 transactions, dialogs and a user
 //! agent ([`UserAgent`]), SDP offer/answer for audio ([`proto::sdp`]), a per-source rate
-//! limit, and the tokio UDP shell ([`transport::udp`]). Digest authentication, the
-//! registrar and TCP are still to come.
+//! limit, Digest authentication for both sides ([`proto::digest`]), and the tokio UDP shell
+//! ([`transport::udp`]). The registrar and TCP are still to come.
 //!
 //! The [`proto`] core is sans-IO in the style of quinn-proto and str0m: a
 //! [`TransactionLayer`] takes datagrams, TU requests and time (`now`) in, and hands
@@ -23,6 +23,10 @@ pub mod transport;
 
 pub use proto::checks::{HeaderKind, MessageError, parse};
 pub use proto::dialog::{CallKey, CallState, EndCause};
+pub use proto::digest::{
+    Algorithm, AuthConfig, AuthFailure, Authenticator, Authorization, Challenge, Credential,
+    DigestError, DigestRequest, QopAuth, authorize,
+};
 pub use proto::message::{
     BuildError, Header, Message, Method, NewRequest, NewResponse, Request, Response, build_response,
 };

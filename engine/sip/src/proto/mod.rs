@@ -11,6 +11,7 @@
 
 pub mod checks;
 pub mod dialog;
+pub mod digest;
 pub mod message;
 pub mod rate_limit;
 pub mod sdp;
