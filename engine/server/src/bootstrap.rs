@@ -1,5 +1,6 @@
 //! First start: an administrator (never with a default password) and the example flows.
 
+use crate::config::Secret;
 use crate::flows_dir;
 use ramal_store::{NewUser, Role, Store, StoreError};
 use std::path::Path;
@@ -15,22 +16,35 @@ pub struct FirstStart {
 
 /// Creates `admin` when there are no users (password from `admin_password`, or a generated
 /// one returned to be printed once), and imports the flows in `flows` when the store has
-/// none. Flows with errors are saved as drafts, not published.
-pub async fn first_start(store: &Store, admin_password: Option<String>, flows: &Path, now_ms: i64) -> anyhow::Result<FirstStart> {
+/// none. Flows with errors are saved as drafts, not published. Running it again changes
+/// nothing.
+pub async fn first_start(
+    store: &Store,
+    admin_password: Option<&Secret>,
+    flows: &Path,
+    now_ms: i64,
+) -> anyhow::Result<FirstStart> {
     let mut report = FirstStart::default();
     if store.users().await?.is_empty() {
         let password = match admin_password {
-            Some(password) => password,
+            Some(password) => password.expose().to_owned(),
             None => {
                 let generated = random_token(12)?;
                 report.generated_admin_password = Some(generated.clone());
                 generated
             }
         };
-        let admin = NewUser { username: "admin".into(), display_name: "Administrator".into(), password, role: Role::Admin };
+        let admin = NewUser {
+            username: "admin".into(),
+            display_name: "Administrator".into(),
+            password,
+            role: Role::Admin,
+        };
         match store.create_user(&admin, now_ms).await {
             Ok(_) => {}
-            Err(StoreError::Invalid { message, .. }) => anyhow::bail!("RAMAL_ADMIN_PASSWORD is not acceptable: {message}"),
+            Err(StoreError::Invalid { message, .. }) => {
+                anyhow::bail!("RAMAL_ADMIN_PASSWORD is not acceptable: {message}")
+            }
             Err(error) => return Err(error.into()),
         }
     }
@@ -39,8 +53,12 @@ pub async fn first_start(store: &Store, admin_password: Option<String>, flows: &
         let set = flows_dir::compile(&sources);
         for source in &sources {
             let name = source.path.display().to_string();
-            let Ok(document) = ramal_flow::FlowDocument::from_json(&source.text) else { continue };
-            store.save_draft(&document.id, &document.name, &source.text, None, now_ms).await?;
+            let Ok(document) = ramal_flow::FlowDocument::from_json(&source.text) else {
+                continue;
+            };
+            store
+                .save_draft(&document.id, &document.name, &source.text, None, now_ms)
+                .await?;
             if set.flow_of(&name).is_some() {
                 store.publish(&document.id, None, now_ms).await?;
                 report.imported_flows.push(document.id);

@@ -3,6 +3,7 @@
 //! repository's example flows imported on first start.
 
 use clap::Args;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -21,6 +22,33 @@ pub struct Config {
     /// `sqlite://…` or `postgres://…`; default: `sqlite://<data-dir>/ramal.db`.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// The password of the first administrator (`admin`), used only when the database has
+    /// no users. Read from `RAMAL_ADMIN_PASSWORD` alone — never a flag, since command lines
+    /// are visible to every local user. Unset: a random password is generated and logged
+    /// once.
+    #[arg(skip = std::env::var("RAMAL_ADMIN_PASSWORD").ok().map(Secret::new))]
+    pub admin_password: Option<Secret>,
+}
+
+/// A value that must not appear in logs: `Debug` prints `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl Config {

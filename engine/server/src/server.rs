@@ -1,10 +1,12 @@
-//! `ramal serve`: load the flows, serve the API until shutdown.
+//! `ramal serve`: open the store, set up a first start, serve the API until shutdown.
 
-use crate::api::{AppState, router};
-use crate::catalog::FlowCatalog;
+use crate::api::{AppState, now_ms, router};
+use crate::bootstrap;
 use crate::config::Config;
+use anyhow::Context;
+use ramal_store::Store;
 use std::future::Future;
-use std::sync::Arc;
+use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// Runs the server on an already bound listener until `shutdown` completes, then drains
@@ -14,28 +16,48 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let catalog = FlowCatalog::load(&config.flows)?;
-    for (id, flow) in &catalog.flows {
-        let errors = flow.diagnostics.iter().filter(|d| d.is_error()).count();
-        if errors > 0 {
-            tracing::warn!(flow = %id, file = %flow.file, errors, "flow has errors; it is listed but cannot run");
-            for diagnostic in flow.diagnostics.iter().filter(|d| d.is_error()) {
-                tracing::warn!(flow = %id, "{diagnostic}");
-            }
-        } else {
-            tracing::info!(flow = %id, file = %flow.file, "flow loaded");
-        }
-    }
-    let state = AppState {
-        catalog: Arc::new(catalog),
-    };
+    let state = open(&config).await?;
     let address = listener.local_addr()?;
     tracing::info!("Ramal API on http://{address}/");
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the store (creating the data directory), does the first-start setup (the admin
+/// user, the example flows) and builds the API's state.
+pub async fn open(config: &Config) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    // The URL may hold a password: name the backend, not the URL.
+    let store = Store::open(&config.database_url())
+        .await
+        .context("opening the database")?;
+    tracing::info!(backend = ?store.backend(), "database open");
+    let report = bootstrap::first_start(
+        &store,
+        config.admin_password.as_ref(),
+        &config.flows,
+        now_ms(),
+    )
+    .await?;
+    if let Some(password) = &report.generated_admin_password {
+        tracing::warn!(
+            "\n\n    ************************************************************\n    \
+             First start: created the user `admin` with the password\n\n        \
+             {password}\n\n    \
+             It is shown only this once. Log in and keep it safe, or set\n    \
+             RAMAL_ADMIN_PASSWORD on a fresh database to choose your own.\n    \
+             ************************************************************\n"
+        );
+    }
+    for id in &report.imported_flows {
+        tracing::info!(flow = %id, "example flow imported and published");
+    }
+    Ok(AppState::new(store))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -2,7 +2,8 @@
 //! their details and answered with a generic body.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ramal_flow::Diagnostic;
 use ramal_store::StoreError;
@@ -20,6 +21,12 @@ pub enum ApiError {
     /// Wrong username or password.
     #[error("wrong username or password")]
     InvalidCredentials,
+    /// Too many failed logins; try again later.
+    #[error("too many failed logins; try again in {retry_after_secs} s")]
+    TooManyAttempts {
+        /// When to try again.
+        retry_after_secs: i64,
+    },
     /// No such resource.
     #[error("{0}")]
     NotFound(String),
@@ -70,6 +77,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "auth.required"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "auth.forbidden"),
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "auth.invalid_credentials"),
+            ApiError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "auth.rate_limited")
+            }
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
@@ -85,6 +95,12 @@ impl IntoResponse for ApiError {
         {
             body["error"]["diagnostics"] = json!(diagnostics);
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyAttempts { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }

@@ -1,34 +1,207 @@
 //! The HTTP API (axum). `router(state)` builds it, so tests call it without a socket.
+//!
+//! Every route is one row of a table: method, path, [`Access`], a summary and the handler.
+//! The router, the guard that enforces access, the index page and [`routes`] (which the
+//! role × route test walks) all come from that table, so a route cannot exist without
+//! saying who may call it.
+//!
+//! Roles: `admin` may do everything; `supervisor` works on flows (read, save, publish,
+//! validate, test, the schema) but not users or tokens; `agent` has only `/api/auth/*`
+//! for now — the agent console's endpoints (their calls, their state) will be theirs, and
+//! flow documents are not. Without logging in: `/`, `/healthz` and `/api/auth/login`.
 
+mod auth;
 mod error;
 mod flows;
+mod session;
+mod tokens;
+mod users;
 
+pub use auth::{ClientAddress, CurrentUser, SESSION_COOKIE, Via};
 pub use error::ApiError;
+pub use session::{
+    LOGIN_WINDOW_MS, LoginLimiter, MAX_LOGIN_FAILURES, SESSION_IDLE_MS, Sessions, sha256_hex,
+};
 
-use crate::catalog::FlowCatalog;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::middleware;
 use axum::response::Html;
-use axum::routing::{get, post};
-use std::sync::Arc;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use ramal_store::{Role, Store};
+use serde::de::DeserializeOwned;
+use std::sync::{Arc, OnceLock};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The loaded flows.
-    pub catalog: Arc<FlowCatalog>,
+    /// Users, tokens, flows, the audit log.
+    pub store: Store,
+    /// Logged-in browsers.
+    pub sessions: Arc<Sessions>,
+    /// Failed logins.
+    pub login_limiter: Arc<LoginLimiter>,
+    /// Held while a flow draft is checked and saved or published, so a publish never
+    /// takes a draft other than the one it validated (on this node).
+    flow_writes: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl AppState {
+    /// State over `store`, with no sessions yet.
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store,
+            sessions: Arc::new(Sessions::default()),
+            login_limiter: Arc::new(LoginLimiter::default()),
+            flow_writes: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, logged in or not.
+    Public,
+    /// Any logged-in user.
+    AnyUser,
+    /// Supervisors and admins.
+    Supervisor,
+    /// Admins only.
+    Admin,
+}
+
+impl Access {
+    /// May `role` call a route with this access?
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Access::Public | Access::AnyUser => true,
+            Access::Supervisor => matches!(role, Role::Supervisor | Role::Admin),
+            Access::Admin => role == Role::Admin,
+        }
+    }
+}
+
+/// The HTTP methods the API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+}
+
+impl Verb {
+    /// As an HTTP method.
+    pub fn method(self) -> Method {
+        match self {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+            Verb::Put => Method::PUT,
+            Verb::Delete => Method::DELETE,
+        }
+    }
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
+            Verb::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// One route of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// Method.
+    pub verb: Verb,
+    /// Path, with `{name}` for parameters.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does, for the index page.
+    pub summary: &'static str,
+}
+
+struct Entry {
+    info: RouteInfo,
+    handler: MethodRouter<AppState>,
+}
+
+fn route<H, T>(
+    verb: Verb,
+    path: &'static str,
+    access: Access,
+    summary: &'static str,
+    handler: H,
+) -> Entry
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Entry {
+        info: RouteInfo {
+            verb,
+            path,
+            access,
+            summary,
+        },
+        handler: on(verb.filter(), handler),
+    }
+}
+
+/// The whole API, one row per route.
+#[rustfmt::skip] // a table: one route per line
+fn table() -> Vec<Entry> {
+    use Access::{Admin, AnyUser, Public, Supervisor};
+    use Verb::{Delete, Get, Post, Put};
+    vec![
+        route(Get, "/", Public, "this page", index),
+        route(Get, "/healthz", Public, "liveness: `ok`", || async { "ok" }),
+        route(Post, "/api/auth/login", Public, "log in: `{username, password}` → session cookie", auth::login),
+        route(Post, "/api/auth/logout", AnyUser, "end the session", auth::logout),
+        route(Get, "/api/auth/me", AnyUser, "the logged-in user", auth::me),
+        route(Get, "/api/users", Admin, "every user", users::list),
+        route(Post, "/api/users", Admin, "create a user: `{username, display_name, password, role}`", users::create),
+        route(Get, "/api/tokens", Admin, "API tokens (never their secrets)", tokens::list),
+        route(Post, "/api/tokens", Admin, "create an API token: `{name, role, user_id?}`; the secret is shown once", tokens::create),
+        route(Delete, "/api/tokens/{id}", Admin, "revoke an API token", tokens::revoke),
+        route(Get, "/api/flows", Supervisor, "flows: published version, draft, diagnostics", flows::list),
+        route(Post, "/api/flows/validate", Supervisor, "validate a document (body: the JSON)", flows::validate),
+        route(Get, "/api/flows/{id}", Supervisor, "a flow: the draft, or `?version=N`", flows::get),
+        route(Put, "/api/flows/{id}", Supervisor, "save the draft (body: the JSON); answers with its diagnostics", flows::save),
+        route(Post, "/api/flows/{id}/publish", Supervisor, "publish the draft as the next version (refused if it has errors)", flows::publish),
+        route(Post, "/api/flows/{id}/test", Supervisor, "run call scripts against the draft (body: the script)", flows::test),
+        route(Get, "/api/schema/flow", Supervisor, "the flow document's JSON Schema", flows::schema),
+    ]
+}
+
+/// Every route: method, path, access and summary.
+pub fn routes() -> Vec<RouteInfo> {
+    table().into_iter().map(|entry| entry.info).collect()
 }
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/api/flows", get(flows::list))
-        .route("/api/flows/validate", post(flows::validate))
-        .route("/api/flows/{id}", get(flows::get))
-        .route("/api/flows/{id}/test", post(flows::test))
-        .route("/api/schema/flow", get(flows::schema))
+    let mut router = Router::new();
+    for Entry { info, handler } in table() {
+        let handler = match info.access {
+            Access::Public => handler,
+            access => handler.route_layer(middleware::from_fn_with_state(
+                (state.clone(), access),
+                auth::authorize,
+            )),
+        };
+        router = router.route(info.path, handler);
+    }
+    router
         .layer(DefaultBodyLimit::max(
             ramal_flow::document::MAX_DOCUMENT_BYTES,
         ))
@@ -36,15 +209,61 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Ramal</title></head>",
-        "<body><h1>Ramal is running</h1>",
-        "<p>The browser flow editor is not part of this build yet. The HTTP API is:</p><ul>",
-        "<li><a href=\"/api/flows\">GET /api/flows</a> — the loaded flows and their diagnostics</li>",
-        "<li>GET /api/flows/{id} — a flow document</li>",
-        "<li>POST /api/flows/validate — validate a document (body: the JSON)</li>",
-        "<li>POST /api/flows/{id}/test — run call scripts (body: the script text)</li>",
-        "<li><a href=\"/api/schema/flow\">GET /api/schema/flow</a> — the JSON Schema</li>",
-        "</ul></body></html>"
-    ))
+    static PAGE: OnceLock<String> = OnceLock::new();
+    Html(PAGE.get_or_init(|| {
+        let mut page = String::from(concat!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Ramal</title></head>",
+            "<body><h1>Ramal is running</h1>",
+            "<p>The browser flow editor is not part of this build yet. Log in with ",
+            "<code>POST /api/auth/login</code> (a session cookie), or send ",
+            "<code>Authorization: Bearer &lt;token&gt;</code>. The HTTP API is:</p><ul>",
+        ));
+        for info in routes() {
+            let who = match info.access {
+                Access::Public => "anyone",
+                Access::AnyUser => "any user",
+                Access::Supervisor => "supervisor, admin",
+                Access::Admin => "admin",
+            };
+            page.push_str(&format!(
+                "<li><code>{} {}</code> — {} <small>({who})</small></li>",
+                info.verb.method(),
+                info.path,
+                code_spans(&info.summary.replace('<', "&lt;")),
+            ));
+        }
+        page.push_str("</ul></body></html>");
+        page
+    }))
+}
+
+/// `a `b` c` → `a <code>b</code> c`.
+fn code_spans(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect()
+}
+
+/// Now, Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Reads a JSON request body; a bad one is a 400 in the API's error format.
+fn parse_json<T: DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    serde_json::from_str(body).map_err(|error| ApiError::BadRequest {
+        code: "body.invalid",
+        message: format!("the body is not the expected JSON: {error}"),
+    })
 }
