@@ -3,8 +3,10 @@
 //! SIP for Ramal. This crate owns the SIP wire format (parsed with `rsip`, whose types stay
 //! inside it, then checked by our own rules), RFC 3261 transactions, dialogs and a user
 //! agent ([`UserAgent`]), SDP offer/answer for audio ([`proto::sdp`]), a per-source rate
-//! limit, Digest authentication for both sides ([`proto::digest`]), and the tokio UDP shell
-//! ([`transport::udp`]). The registrar and TCP are still to come.
+//! limit, Digest authentication for both sides ([`proto::digest`]), a registrar for the
+//! agents' phones ([`Registrar`]), and the tokio UDP shell ([`transport::udp`]). TCP is
+//! still to come, and the registrar and the UA's 401/407 retry are not yet wired into the
+//! UDP shell.
 //!
 //! The [`proto`] core is sans-IO in the style of quinn-proto and str0m: a
 //! [`TransactionLayer`] takes datagrams, TU requests and time (`now`) in, and hands
@@ -31,6 +33,9 @@ pub use proto::message::{
     BuildError, Header, Message, Method, NewRequest, NewResponse, Request, Response, build_response,
 };
 pub use proto::rate_limit::{RateLimit, RateLimiter};
+pub use proto::registrar::{
+    Binding, BindingLimit, Credentials, RegisterOutcome, RegisterReply, Registrar, RegistrarConfig,
+};
 pub use proto::sdp::{Offer, SdpError};
 pub use proto::time::Instant;
 pub use proto::transaction::{

@@ -14,6 +14,7 @@ pub mod dialog;
 pub mod digest;
 pub mod message;
 pub mod rate_limit;
+pub mod registrar;
 pub mod sdp;
 pub mod time;
 pub mod transaction;
