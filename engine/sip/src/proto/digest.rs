@@ -398,7 +398,7 @@ impl Authorization {
             None => None,
             Some(qop) if qop.eq_ignore_ascii_case("auth") => {
                 let nc = params.require("nc")?;
-                if nc.len() != 8 {
+                if nc.len() != 8 || !nc.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(DigestError::Invalid("nc"));
                 }
                 let nc = u32::from_str_radix(nc, 16).map_err(|_| DigestError::Invalid("nc"))?;

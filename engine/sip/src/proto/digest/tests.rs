@@ -358,6 +358,10 @@ fn hostile_values_are_errors() {
             DigestError::Invalid("nc"),
         ),
         (
+            format!("{base}, response={response}, qop=auth, nc=+0000001, cnonce=c"),
+            DigestError::Invalid("nc"),
+        ),
+        (
             format!("{base}, response={response}, qop=auth, nc=00000001"),
             DigestError::Missing("cnonce"),
         ),
