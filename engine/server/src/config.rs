@@ -28,6 +28,62 @@ pub struct Config {
     /// once.
     #[arg(skip = std::env::var("RAMAL_ADMIN_PASSWORD").ok().map(Secret::new))]
     pub admin_password: Option<Secret>,
+    /// SIP (UDP) address calls arrive on, or `off` for an API-only server.
+    #[arg(long, env = "RAMAL_SIP", default_value = "127.0.0.1:5060")]
+    pub sip: SipListen,
+    /// RTP ports for calls' media, `FIRST-LAST` (even ports are used).
+    #[arg(long, env = "RAMAL_RTP_PORTS", default_value = "20000-20999")]
+    pub rtp_ports: PortRange,
+    /// The flow that answers numbers without an inbound route.
+    #[arg(long, env = "RAMAL_DEFAULT_FLOW", default_value = "reception")]
+    pub default_flow: String,
+    /// Prompt files that `play` nodes name (`"file": "welcome.wav"`).
+    #[arg(long, env = "RAMAL_PROMPTS", default_value = "flows/prompts")]
+    pub prompts: PathBuf,
+    /// Concurrent calls; more are refused with 503 and Retry-After.
+    #[arg(long, env = "RAMAL_MAX_CALLS", default_value_t = 500)]
+    pub max_calls: usize,
+}
+
+/// Where SIP listens: an address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SipListen(pub Option<SocketAddr>);
+
+impl std::str::FromStr for SipListen {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(SipListen(None));
+        }
+        text.parse()
+            .map(|address| SipListen(Some(address)))
+            .map_err(|_| format!("`{text}` is not `IP:PORT` or `off`"))
+    }
+}
+
+/// An inclusive port range, `FIRST-LAST`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    /// First port.
+    pub first: u16,
+    /// Last port.
+    pub last: u16,
+}
+
+impl std::str::FromStr for PortRange {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{text}` is not a port range like `20000-20999`");
+        let (first, last) = text.split_once('-').ok_or_else(bad)?;
+        let first: u16 = first.trim().parse().map_err(|_| bad())?;
+        let last: u16 = last.trim().parse().map_err(|_| bad())?;
+        if first == 0 || last < first.saturating_add(1) {
+            return Err(format!(
+                "`{text}`: the range needs at least two ports and may not start at 0"
+            ));
+        }
+        Ok(PortRange { first, last })
+    }
 }
 
 /// A value that must not appear in logs: `Debug` prints `***`.
@@ -52,6 +108,40 @@ impl fmt::Debug for Secret {
 }
 
 impl Config {
+    /// Defaults for everything but the directories — what tests and embedders start from.
+    pub fn new(http: SocketAddr, flows: PathBuf, data_dir: PathBuf) -> Config {
+        Config {
+            http,
+            flows,
+            data_dir,
+            database_url: None,
+            admin_password: None,
+            sip: SipListen(None),
+            rtp_ports: PortRange {
+                first: 20_000,
+                last: 20_999,
+            },
+            default_flow: "reception".into(),
+            prompts: PathBuf::from("flows/prompts"),
+            max_calls: 500,
+        }
+    }
+
+    /// The call engine's configuration, when SIP is on.
+    pub fn calls(&self) -> Option<ramal_call::CallConfig> {
+        let sip = self.sip.0?;
+        Some(ramal_call::CallConfig {
+            sip,
+            rtp_ip: sip.ip(),
+            rtp_ports: self.rtp_ports.first..=self.rtp_ports.last,
+            default_flow: Some(self.default_flow.clone()),
+            prompts_dir: self.prompts.clone(),
+            tts_cache_dir: self.data_dir.join("tts-cache"),
+            max_calls: self.max_calls,
+            ..ramal_call::CallConfig::default()
+        })
+    }
+
     /// The database URL to open.
     pub fn database_url(&self) -> String {
         self.database_url

@@ -17,12 +17,24 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = open(&config).await?;
+    let calls = match config.calls() {
+        Some(calls) => Some(
+            ramal_call::CallEngine::start(calls, state.store.clone())
+                .await
+                .context("starting the call engine")?,
+        ),
+        None => None,
+    };
     let address = listener.local_addr()?;
     tracing::info!("Ramal API on http://{address}/");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    if let Some(calls) = calls {
+        calls.shutdown().await;
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

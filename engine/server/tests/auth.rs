@@ -40,6 +40,9 @@ const EXPECTED: &[(&str, &str, Needs)] = &[
     ("POST", "/api/flows/{id}/publish", Needs::Supervisor),
     ("POST", "/api/flows/{id}/test", Needs::Supervisor),
     ("GET", "/api/schema/flow", Needs::Supervisor),
+    ("GET", "/api/calls", Needs::Supervisor),
+    ("GET", "/api/calls/{id}", Needs::Supervisor),
+    ("PUT", "/api/routes/{number}", Needs::Supervisor),
 ];
 
 /// What each caller has.
@@ -90,6 +93,7 @@ async fn every_route_is_in_the_access_table_and_each_role_gets_exactly_its_share
                 };
                 let uri = path
                     .replace("/api/tokens/{id}", "/api/tokens/999999")
+                    .replace("{number}", "4000")
                     .replace("{id}", "reception");
                 let body = if *path == "/api/auth/login" { "{}" } else { "" };
                 let reply = app.call(method, &uri, &caller, body).await;

@@ -110,11 +110,13 @@ impl Store {
         })
     }
 
-    /// Routes calls to `number` to flow `flow_id` (replacing an earlier route).
+    /// Routes calls to `number` to flow `flow_id` (replacing an earlier route); audited as
+    /// done `by` that user.
     pub async fn set_inbound_route(
         &self,
         number: &str,
         flow_id: &str,
+        by: Option<i64>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         if number.is_empty() || number.len() > 64 {
@@ -134,7 +136,15 @@ impl Store {
             .execute(pool)
             .await?;
         });
-        Ok(())
+        self.audit(
+            by,
+            "set-route",
+            "inbound-route",
+            number,
+            Some(flow_id),
+            now_ms,
+        )
+        .await
     }
 
     /// The flow that answers calls to `number`, if a route says so.

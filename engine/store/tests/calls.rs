@@ -53,7 +53,7 @@ async fn inbound_routes_point_numbers_at_existing_flows() {
         assert_eq!(store.inbound_route("4000").await.unwrap(), None);
         assert!(
             matches!(
-                store.set_inbound_route("4000", "missing", 1).await,
+                store.set_inbound_route("4000", "missing", None, 1).await,
                 Err(StoreError::Invalid { .. })
             ),
             "a route to a flow that does not exist is refused"
@@ -66,17 +66,23 @@ async fn inbound_routes_point_numbers_at_existing_flows() {
             .save_draft("sales", "Sales", "{}", None, 1)
             .await
             .unwrap();
-        store.set_inbound_route("4000", "reception", 2).await.unwrap();
+        store
+            .set_inbound_route("4000", "reception", None, 2)
+            .await
+            .unwrap();
         assert_eq!(
             store.inbound_route("4000").await.unwrap().as_deref(),
             Some("reception")
         );
-        store.set_inbound_route("4000", "sales", 3).await.unwrap();
+        store
+            .set_inbound_route("4000", "sales", None, 3)
+            .await
+            .unwrap();
         assert_eq!(
             store.inbound_route("4000").await.unwrap().as_deref(),
             Some("sales")
         );
-        assert!(store.set_inbound_route("", "sales", 3).await.is_err());
+        assert!(store.set_inbound_route("", "sales", None, 3).await.is_err());
     })
     .await;
 }

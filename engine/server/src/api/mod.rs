@@ -11,6 +11,7 @@
 //! flow documents are not. Without logging in: `/`, `/healthz` and `/api/auth/login`.
 
 mod auth;
+mod calls;
 mod error;
 mod flows;
 mod session;
@@ -180,6 +181,9 @@ fn table() -> Vec<Entry> {
         route(Post, "/api/flows/{id}/publish", Supervisor, "publish the draft as the next version (refused if it has errors)", flows::publish),
         route(Post, "/api/flows/{id}/test", Supervisor, "run call scripts against the draft (body: the script)", flows::test),
         route(Get, "/api/schema/flow", Supervisor, "the flow document's JSON Schema", flows::schema),
+        route(Get, "/api/calls", Supervisor, "call records, newest first, with their paths (`?limit=N`, at most 500)", calls::list),
+        route(Get, "/api/calls/{id}", Supervisor, "one call record with its executor trace", calls::get),
+        route(Put, "/api/routes/{number}", Supervisor, "route calls to `number` to a flow: `{flow_id}`", calls::set_route),
     ]
 }
 

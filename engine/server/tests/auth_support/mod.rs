@@ -39,13 +39,9 @@ pub fn flows_dir() -> PathBuf {
 
 /// A configuration over a fresh data directory.
 pub fn config(data_dir: PathBuf, admin_password: Option<&str>) -> Config {
-    Config {
-        http: SocketAddr::from(([127, 0, 0, 1], 0)),
-        flows: flows_dir(),
-        data_dir,
-        database_url: None,
-        admin_password: admin_password.map(Secret::new),
-    }
+    let mut config = Config::new(SocketAddr::from(([127, 0, 0, 1], 0)), flows_dir(), data_dir);
+    config.admin_password = admin_password.map(Secret::new);
+    config
 }
 
 /// A temporary directory, removed when dropped.

@@ -1,0 +1,220 @@
+//! `ramal serve` end to end: the server imports a flow on first start, answers a sipp call
+//! on its SIP port, runs the flow on the key sipp presses (RFC 4733 from sip-tester's
+//! pcap), and the call record with its path is then served by `GET /api/calls`.
+
+mod auth_support;
+
+use auth_support::{ADMIN_PASSWORD, TempDir, config};
+use ramal::config::SipListen;
+use serde_json::Value;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|socket| socket.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+/// One HTTP/1.1 request on a fresh connection; the status and the body.
+async fn http(address: SocketAddr, request: String) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("the API accepts connections");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("the request is sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("the response is read");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("a response has a head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status code");
+    (status, head.to_owned(), body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sipp_call_runs_the_routed_flow_and_its_record_is_served() {
+    let data = TempDir::new();
+    let flows = data.0.join("flows");
+    std::fs::create_dir_all(&flows).expect("flows directory");
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../call/tests/fixtures/digits.json"),
+        flows.join("digits.json"),
+    )
+    .expect("the fixture flow is copied");
+    let mut config = config(data.0.join("data"), Some(ADMIN_PASSWORD));
+    config.flows = flows;
+    config.default_flow = "digits".into();
+    let sip_port = free_udp_port();
+    config.sip = SipListen(Some(SocketAddr::from(([127, 0, 0, 1], sip_port))));
+    config.prompts = data.0.join("prompts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback");
+    let api = listener.local_addr().expect("an address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(ramal::server::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    // The server is up once the API answers.
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(api).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "the API never came up");
+
+    let scenario = data.0.join("call.xml");
+    std::fs::write(&scenario, SCENARIO).expect("scenario written");
+    let target = format!("127.0.0.1:{sip_port}");
+    let directory = data.0.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("sipp")
+            .current_dir(&directory)
+            .arg("-sf")
+            .arg(&scenario)
+            .args(["-m", "1", "-s", "4000", "-i", "127.0.0.1", "-nostdin"])
+            .args(["-timeout", "30s", "-timeout_error"])
+            .args(["-p", &free_udp_port().to_string()])
+            .args(["-mp", &(free_udp_port() & !1).to_string()])
+            .arg(&target)
+            .output()
+            .expect("sipp runs (Debian package sip-tester; `cargo xtask test` installs it)")
+    })
+    .await
+    .expect("sipp's thread");
+    assert!(
+        output.status.success(),
+        "sipp's call failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let login = format!(r#"{{"username":"admin","password":"{ADMIN_PASSWORD}"}}"#);
+    let (status, head, body) = http(
+        api,
+        format!(
+            "POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{login}",
+            login.len()
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{head}\n{body}");
+    let cookie = head
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .and_then(|value| value.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let mut calls = Vec::new();
+    for _ in 0..100 {
+        let (status, _, body) = http(
+            api,
+            format!(
+                "GET /api/calls HTTP/1.1\r\nHost: localhost\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        calls = serde_json::from_str::<Vec<Value>>(&body).expect("a JSON list");
+        if !calls.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    let call = &calls[0];
+    assert_eq!(call["flow_id"], "digits");
+    assert_eq!(call["disposition"], "pressed-two", "{call:#}");
+    let path: Vec<&str> = call["trace"]
+        .as_array()
+        .expect("a trace")
+        .iter()
+        .filter_map(|step| step["node"].as_str())
+        .collect();
+    assert_eq!(path, ["start", "menu", "two"]);
+
+    stop.send(()).expect("the server is running");
+    let stopped = tokio::time::timeout(Duration::from_secs(15), server).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the server stops cleanly: {stopped:?}"
+    );
+}
+
+const SCENARIO: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="press 2">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 0 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <pause milliseconds="600"/>
+  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_2.pcap"/></action></nop>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"#;
