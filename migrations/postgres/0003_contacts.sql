@@ -29,12 +29,15 @@ CREATE INDEX contact_imports_list ON contact_imports (list_id, id);
 CREATE TABLE contacts (
     id          BIGSERIAL PRIMARY KEY,
     list_id     BIGINT  NOT NULL REFERENCES contact_lists (id) ON DELETE CASCADE,
-    import_id   BIGINT  REFERENCES contact_imports (id) ON DELETE SET NULL,
+    import_id   BIGINT,
     source_line BIGINT,
     fields      TEXT    NOT NULL DEFAULT '{}',
     created_at  BIGINT  NOT NULL
 );
 CREATE INDEX contacts_list ON contacts (list_id, id);
+-- `import_id` names the contact_imports row that brought the contact; it is not a foreign
+-- key because a check per imported row costs more than it protects (only the import code
+-- writes it).
 
 -- One row per phone number of a contact: as typed and in E.164. `list_id` is repeated
 -- here so that duplicate control is one index lookup.

@@ -1,5 +1,6 @@
 //! The command line.
 
+mod contacts;
 mod flow;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,9 @@ enum Command {
     /// Work with flow documents: check, test, run, schema.
     #[command(subcommand)]
     Flow(flow::FlowCommand),
+    /// Contact lists: import a CSV file, list them.
+    #[command(subcommand)]
+    Contacts(contacts::ContactsCommand),
 }
 
 /// Runs the command line; the exit code says whether it succeeded.
@@ -27,6 +31,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Flow(command) => flow::run(command),
+        Command::Contacts(command) => contacts::run(command),
         Command::Serve(config) => serve(config),
     };
     match result {

@@ -166,7 +166,7 @@ impl Store {
             delimiter: options.delimiter,
             limits: options.limits,
             columns: options.columns.clone(),
-            normaliser: phone::PhoneNormaliser::new(country),
+            normaliser: phone::PhoneNormaliser::with_fast_path(country),
             batch_rows: options.batch_rows.clamp(1, 5000),
         };
         let spawned = std::thread::Builder::new()
