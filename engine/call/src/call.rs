@@ -81,9 +81,7 @@ pub(crate) async fn run(
         record.end_reason = end_reason.into();
     }
     record.ended_at = crate::unix_ms();
-    if let Err(error) = shared.store.record_call(&record).await {
-        tracing::error!(call = %record.id, %error, "the call record could not be stored");
-    }
+    shared.records.submit(record);
     call
 }
 

@@ -6,6 +6,7 @@ use crate::call::{self, Incoming, Signal};
 use crate::config::CallConfig;
 use crate::library::FlowLibrary;
 use crate::prompts::Prompts;
+use crate::records::RecordWriter;
 use crate::webhook::{ClientError, Webhooks};
 use ramal_sip::{CallKey, EndpointConfig, SipEndpoint, SipHandle, TransportError, UaEvent};
 use ramal_store::Store;
@@ -23,8 +24,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: CallConfig,
-    pub store: Store,
     pub sip: SipHandle,
+    pub records: RecordWriter,
     pub library: FlowLibrary,
     pub prompts: Prompts,
     pub webhooks: Webhooks,
@@ -48,6 +49,7 @@ pub struct CallEngine {
     sip_address: SocketAddr,
     stop: oneshot::Sender<()>,
     dispatcher: JoinHandle<()>,
+    writer: JoinHandle<()>,
 }
 
 impl CallEngine {
@@ -58,6 +60,7 @@ impl CallEngine {
         endpoint.ua.max_dialogs = config.max_calls;
         let (sip, events) = SipEndpoint::bind(config.sip, endpoint).await?;
         let sip_address = sip.local_addr();
+        let (records, writer) = RecordWriter::spawn(store.clone());
         let shared = Arc::new(Shared {
             library: FlowLibrary::new(store.clone(), config.default_flow.clone()),
             prompts: Prompts::new(
@@ -68,8 +71,8 @@ impl CallEngine {
             ),
             webhooks: Webhooks::new()?,
             config,
-            store,
             sip,
+            records,
         });
         let (stop, stopped) = oneshot::channel();
         let dispatcher = tokio::spawn(dispatch(shared, events, stopped));
@@ -78,6 +81,7 @@ impl CallEngine {
             sip_address,
             stop,
             dispatcher,
+            writer,
         })
     }
 
@@ -86,10 +90,13 @@ impl CallEngine {
         self.sip_address
     }
 
-    /// Hangs up every call, waits (a few seconds at most) for their records, and stops.
+    /// Hangs up every call, waits (a few seconds at most) for them to end, writes their
+    /// records, and stops.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
         let _ = self.dispatcher.await;
+        // The dispatcher held the last handle to the writer's queue: it drains and stops.
+        let _ = self.writer.await;
     }
 }
 

@@ -20,6 +20,7 @@ mod config;
 mod engine;
 mod library;
 mod prompts;
+mod records;
 pub mod webhook;
 
 pub use config::CallConfig;

@@ -1,12 +1,25 @@
 //! Which flow answers a call: the inbound route for the number dialled, else the default
 //! flow; and the compiled published flows, recompiled only when a published version
 //! changes. A call pins the version it started on: it holds its `Arc<Flow>` to the end.
+//!
+//! Lookups are cached for [`FRESH_FOR`]: a route change or a publish reaches new calls
+//! within a second, and a burst of calls costs the database one query per second instead
+//! of two per call.
 
 use ramal_flow::Flow;
 use ramal_flow::sim::FlowSet;
 use ramal_store::{Store, StoreError};
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// How long a looked-up route or set of published versions is used without asking again.
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// Cached routes are forgotten all at once beyond this many numbers.
+const MAX_CACHED_ROUTES: usize = 10_000;
 
 /// The flow a call runs.
 #[derive(Debug, Clone)]
@@ -39,10 +52,13 @@ pub struct FlowLibrary {
     store: Store,
     default_flow: Option<String>,
     compiled: Mutex<Compiled>,
+    routes: Mutex<HashMap<String, (Option<String>, Instant)>>,
 }
 
 #[derive(Debug, Default)]
 struct Compiled {
+    /// When the published versions were last read.
+    checked_at: Option<Instant>,
     /// (flow id, version) of every published flow the set was compiled from.
     versions: Vec<(String, i64)>,
     set: Arc<FlowSet>,
@@ -55,12 +71,13 @@ impl FlowLibrary {
             store,
             default_flow,
             compiled: Mutex::new(Compiled::default()),
+            routes: Mutex::new(HashMap::new()),
         }
     }
 
     /// The flow for a call to `dialled`.
     pub async fn resolve(&self, dialled: &str) -> Result<Resolved, RouteError> {
-        let flow_id = match self.store.inbound_route(dialled).await? {
+        let flow_id = match self.route(dialled).await? {
             Some(flow_id) => flow_id,
             None => self
                 .default_flow
@@ -85,8 +102,31 @@ impl FlowLibrary {
         })
     }
 
+    /// The inbound route for `dialled`, cached for [`FRESH_FOR`].
+    async fn route(&self, dialled: &str) -> Result<Option<String>, StoreError> {
+        let now = Instant::now();
+        if let Some((flow, at)) = self.routes.lock().await.get(dialled)
+            && now.duration_since(*at) < FRESH_FOR
+        {
+            return Ok(flow.clone());
+        }
+        let flow = self.store.inbound_route(dialled).await?;
+        let mut routes = self.routes.lock().await;
+        if routes.len() >= MAX_CACHED_ROUTES {
+            routes.clear();
+        }
+        routes.insert(dialled.to_owned(), (flow.clone(), now));
+        Ok(flow)
+    }
+
     /// The compiled set of the newest published versions, recompiled when they changed.
     async fn current(&self) -> Result<(Arc<FlowSet>, Vec<(String, i64)>), StoreError> {
+        let mut compiled = self.compiled.lock().await;
+        if let Some(at) = compiled.checked_at
+            && at.elapsed() < FRESH_FOR
+        {
+            return Ok((compiled.set.clone(), compiled.versions.clone()));
+        }
         let versions: Vec<(String, i64)> = self
             .store
             .flows()
@@ -94,7 +134,7 @@ impl FlowLibrary {
             .into_iter()
             .filter_map(|flow| flow.published_version.map(|version| (flow.id, version)))
             .collect();
-        let mut compiled = self.compiled.lock().await;
+        compiled.checked_at = Some(Instant::now());
         if compiled.versions != versions || compiled.set.flows.is_empty() {
             let mut sources = Vec::with_capacity(versions.len());
             for (id, version) in &versions {
@@ -107,10 +147,8 @@ impl FlowLibrary {
                     tracing::warn!(%source, "published flow does not compile: {diagnostic}");
                 }
             }
-            *compiled = Compiled {
-                versions: versions.clone(),
-                set: Arc::new(set),
-            };
+            compiled.versions = versions.clone();
+            compiled.set = Arc::new(set);
         }
         Ok((compiled.set.clone(), versions))
     }

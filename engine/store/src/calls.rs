@@ -54,31 +54,37 @@ pub struct CallRecord {
 impl Store {
     /// Stores a finished call. A second record with the same id is a conflict.
     pub async fn record_call(&self, call: &CallRecord) -> Result<(), StoreError> {
-        let trace = call.trace.to_string();
-        let variables = call.variables.to_string();
-        let surveys = call.surveys.to_string();
+        self.record_calls(std::slice::from_ref(call)).await
+    }
+
+    /// Stores finished calls in one transaction: all of them or, on any error, none.
+    pub async fn record_calls(&self, calls: &[CallRecord]) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO calls (id, direction, caller, callee, flow_id, flow_version, started_at, \
-                 answered_at, ended_at, end_reason, disposition, trace, variables, surveys) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(&call.id)
-            .bind(&call.direction)
-            .bind(&call.caller)
-            .bind(&call.callee)
-            .bind(&call.flow_id)
-            .bind(call.flow_version)
-            .bind(call.started_at)
-            .bind(call.answered_at)
-            .bind(call.ended_at)
-            .bind(&call.end_reason)
-            .bind(&call.disposition)
-            .bind(&trace)
-            .bind(&variables)
-            .bind(&surveys)
-            .execute(pool)
-            .await?;
+            let mut transaction = pool.begin().await?;
+            for call in calls {
+                sqlx::query(
+                    "INSERT INTO calls (id, direction, caller, callee, flow_id, flow_version, started_at, \
+                     answered_at, ended_at, end_reason, disposition, trace, variables, surveys) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(&call.id)
+                .bind(&call.direction)
+                .bind(&call.caller)
+                .bind(&call.callee)
+                .bind(&call.flow_id)
+                .bind(call.flow_version)
+                .bind(call.started_at)
+                .bind(call.answered_at)
+                .bind(call.ended_at)
+                .bind(&call.end_reason)
+                .bind(&call.disposition)
+                .bind(call.trace.to_string())
+                .bind(call.variables.to_string())
+                .bind(call.surveys.to_string())
+                .execute(&mut *transaction)
+                .await?;
+            }
+            transaction.commit().await?;
         });
         Ok(())
     }

@@ -39,6 +39,23 @@ async fn a_call_record_round_trips_with_its_trace() {
             store.record_call(&record("c1", 5)).await,
             Err(StoreError::Conflict(_))
         ));
+        let batch = [record("c3", 3_000), record("c1", 4_000)];
+        assert!(
+            matches!(
+                store.record_calls(&batch).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "a batch with a duplicate fails"
+        );
+        assert!(
+            store.call_record("c3").await.is_err(),
+            "and stores nothing of the batch"
+        );
+        store
+            .record_calls(&[record("c3", 3_000), record("c4", 4_000)])
+            .await
+            .unwrap();
+        assert_eq!(store.recent_calls(10).await.unwrap().len(), 4);
         assert!(matches!(
             store.call_record("nope").await,
             Err(StoreError::NotFound { .. })

@@ -33,6 +33,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -142,6 +143,25 @@ enum Command {
     },
 }
 
+/// Where the next port search starts (an offset into the range): calls take ports in turn,
+/// so a range with many calls up is not scanned from its first port by every new call.
+static NEXT_PORT: AtomicU32 = AtomicU32::new(0);
+
+/// The even, non-zero ports of `first..=last`, starting `offset` ports in and wrapping.
+fn candidate_ports(first: u16, last: u16, offset: u32) -> impl Iterator<Item = u16> {
+    let start = u32::from(first) + u32::from(first % 2);
+    let last = u32::from(last);
+    let count = if last >= start {
+        (last - start) / 2 + 1
+    } else {
+        0
+    };
+    let skip = if count == 0 { 0 } else { (offset / 2) % count };
+    (0..count)
+        .filter_map(move |index| u16::try_from(start + 2 * ((index + skip) % count)).ok())
+        .filter(|port| *port != 0)
+}
+
 /// One call leg's RTP: a UDP socket on an even port and the task that serves it.
 #[derive(Debug)]
 pub struct RtpSession {
@@ -162,7 +182,7 @@ impl RtpSession {
     ) -> Result<RtpSession, SessionError> {
         let (first, last) = (*ports.start(), *ports.end());
         let mut socket = None;
-        for port in ports.filter(|port| port % 2 == 0 && *port != 0) {
+        for port in candidate_ports(first, last, NEXT_PORT.fetch_add(2, Ordering::Relaxed)) {
             let addr = SocketAddr::new(ip, port);
             match UdpSocket::bind(addr).await {
                 Ok(bound) => {

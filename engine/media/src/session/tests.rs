@@ -311,3 +311,21 @@ async fn binding_uses_even_ports_and_reports_a_full_range() {
     .unwrap();
     assert!(second.local_port() > port && second.local_port() % 2 == 0);
 }
+
+#[test]
+fn port_searches_start_in_turn_and_cover_every_even_port() {
+    let all: Vec<u16> = super::candidate_ports(20_000, 20_009, 0).collect();
+    assert_eq!(all, [20_000, 20_002, 20_004, 20_006, 20_008]);
+    let rotated: Vec<u16> = super::candidate_ports(20_000, 20_009, 4).collect();
+    assert_eq!(rotated, [20_004, 20_006, 20_008, 20_000, 20_002]);
+    let wrapped: Vec<u16> = super::candidate_ports(20_000, 20_009, 10).collect();
+    assert_eq!(wrapped, all, "the offset wraps around the range");
+    let odd_start: Vec<u16> = super::candidate_ports(20_001, 20_005, 0).collect();
+    assert_eq!(odd_start, [20_002, 20_004]);
+    assert_eq!(super::candidate_ports(0, 3, 0).collect::<Vec<_>>(), [2]);
+    assert_eq!(super::candidate_ports(65_535, 65_535, 7).count(), 0);
+    assert_eq!(
+        super::candidate_ports(65_534, 65_535, 9).collect::<Vec<_>>(),
+        [65_534]
+    );
+}
