@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p ramal-store --bin import-bench -- --rows 100000,1000000
-//!     [--phones 1|2] [--duplicates avoid|allow] [--dir DIR] [--postgres URL]
+//!     [--phones 1|2] [--duplicates avoid|allow] [--batch ROWS] [--dir DIR] [--postgres URL]
 //!     [--no-sqlite] [--no-postgres]
 //! ```
 //!
@@ -28,6 +28,7 @@ struct Args {
     dir: PathBuf,
     sqlite: bool,
     postgres: Option<String>,
+    batch: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -37,6 +38,7 @@ fn parse_args() -> Result<Args, String> {
         duplicates: Duplicates::Avoid,
         dir: std::env::temp_dir(),
         sqlite: true,
+        batch: ImportOptions::default().batch_rows,
         postgres: Some(
             std::env::var("RAMAL_TEST_POSTGRES")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
@@ -68,6 +70,11 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--dir" => args.dir = PathBuf::from(value()?),
+            "--batch" => {
+                args.batch = value()?
+                    .parse()
+                    .map_err(|error| format!("--batch: {error}"))?
+            }
             "--postgres" => args.postgres = Some(value()?),
             "--no-postgres" => args.postgres = None,
             "--no-sqlite" => args.sqlite = false,
@@ -150,6 +157,7 @@ async fn ours(
     let options = ImportOptions {
         source: file.display().to_string(),
         total_bytes: std::fs::metadata(file).ok().map(|m| m.len()),
+        batch_rows: args.batch,
         ..ImportOptions::default()
     };
     reset_peak_rss();
@@ -234,9 +242,10 @@ async fn bench_size(args: &Args, rows: u64) -> Result<(), String> {
         .join(format!("ramal-bench-{}-{rows}.csv", std::process::id()));
     let bytes = generate(&file, rows, args.phones).map_err(|error| error.to_string())?;
     println!(
-        "{rows} rows, {} phone column(s), duplicates {}, {:.1} MiB CSV",
+        "{rows} rows, {} phone column(s), duplicates {}, batches of {}, {:.1} MiB CSV",
         args.phones,
         args.duplicates.as_str(),
+        args.batch,
         bytes as f64 / 1048576.0
     );
     let result = bench_file(args, rows, &file).await;
