@@ -7,7 +7,8 @@
 #
 # Every call runs benches/flows/answer-and-wait.json: answer with SDP, open an RTP session,
 # play a prompt (a file, decoded once) while listening for a key, store the call record in
-# SQLite when it ends. Needs Debian's sip-tester, kamailio, espeak-ng, sox (apt-get install).
+# SQLite when it ends. sipp is one source sending every call, so the per-source flood
+# guard is raised out of the way (as for a carrier trunk). Needs Debian's sip-tester, kamailio, espeak-ng, sox (apt-get install).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=${RAMAL_BENCH_DIR:-$ROOT/../shared/bench}
@@ -29,7 +30,7 @@ data=\$(mktemp -d -p "$WORK" data.XXXXXX)
 export RAMAL_ADMIN_PASSWORD=bench-only-password RUST_LOG=warn
 exec "$CARGO_TARGET_DIR/release/ramal" serve --http 127.0.0.1:0 --data-dir "\$data" \
   --flows "$WORK/flows" --prompts "$WORK/prompts" --default-flow answer-and-wait \
-  --sip "127.0.0.1:\$1" --rtp-ports 30000-59999 --max-calls 5000
+  --sip "127.0.0.1:\$1" --rtp-ports 30000-59999 --max-calls 5000 --sip-rate-limit 50000
 SCRIPT
 chmod +x "$WORK/ramal.sh"
 echo "ramal under test: $WORK/ramal.sh <port>  (work dir $WORK)"

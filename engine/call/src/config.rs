@@ -29,6 +29,10 @@ pub struct CallConfig {
     pub max_calls: usize,
     /// A call whose peer sends no RTP for this long is hung up.
     pub rtp_timeout: Duration,
+    /// New SIP requests accepted per second from one source address (a burst of twice as
+    /// many); more are dropped unanswered — the flood guard. A carrier trunk sends every
+    /// call from one address: size this to its call rate.
+    pub requests_per_source: u32,
 }
 
 impl Default for CallConfig {
@@ -44,6 +48,7 @@ impl Default for CallConfig {
             default_voice: "pt-BR".into(),
             max_calls: 200,
             rtp_timeout: ramal_media::session::DEFAULT_RTP_TIMEOUT,
+            requests_per_source: 100,
         }
     }
 }

@@ -58,6 +58,8 @@ impl CallEngine {
     pub async fn start(config: CallConfig, store: Store) -> Result<CallEngine, StartError> {
         let mut endpoint = EndpointConfig::default();
         endpoint.ua.max_dialogs = config.max_calls;
+        endpoint.rate_limit.per_second = config.requests_per_source;
+        endpoint.rate_limit.burst = config.requests_per_source.saturating_mul(2);
         let (sip, events) = SipEndpoint::bind(config.sip, endpoint).await?;
         let sip_address = sip.local_addr();
         let (records, writer) = RecordWriter::spawn(store.clone());

@@ -43,6 +43,10 @@ pub struct Config {
     /// Concurrent calls; more are refused with 503 and Retry-After.
     #[arg(long, env = "RAMAL_MAX_CALLS", default_value_t = 500)]
     pub max_calls: usize,
+    /// New SIP requests per second accepted from one address (bursts of twice as many);
+    /// more are dropped. Size it to your trunk's call rate.
+    #[arg(long, env = "RAMAL_SIP_RATE_LIMIT", default_value_t = 100)]
+    pub sip_rate_limit: u32,
 }
 
 /// Where SIP listens: an address, or `off`.
@@ -124,6 +128,7 @@ impl Config {
             default_flow: "reception".into(),
             prompts: PathBuf::from("flows/prompts"),
             max_calls: 500,
+            sip_rate_limit: 100,
         }
     }
 
@@ -138,6 +143,7 @@ impl Config {
             prompts_dir: self.prompts.clone(),
             tts_cache_dir: self.data_dir.join("tts-cache"),
             max_calls: self.max_calls,
+            requests_per_source: self.sip_rate_limit,
             ..ramal_call::CallConfig::default()
         })
     }
