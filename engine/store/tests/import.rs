@@ -405,3 +405,60 @@ async fn latin1_files_with_mapped_columns() {
     })
     .await;
 }
+
+/// Gives `good` bytes, then fails: a disk or network error in the middle of a file.
+struct FailingReader {
+    data: Cursor<Vec<u8>>,
+}
+
+impl std::io::Read for FailingReader {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        match self.data.read(buffer)? {
+            0 => Err(std::io::Error::other("the disk went away")),
+            read => Ok(read),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_import_that_dies_midway_leaves_only_whole_chunks() {
+    on_both_backends(|store| async move {
+        let list_id = new_list(&store, Duplicates::Avoid).await;
+        let mut file = String::from("phone,name\n");
+        for i in 0..5000 {
+            file.push_str(&format!("{},c{i}\n", mobile(i)));
+        }
+        // ~100 KiB: the first 64 KiB read whole (about 3,000 rows), then an I/O error.
+        file.push_str("11 9");
+        for (mode, expected) in [
+            (ImportMode::CommitGood, 3000),
+            (ImportMode::AllOrNothing, 0),
+        ] {
+            let before = store.contact_count(list_id).await.unwrap();
+            let options = ImportOptions {
+                batch_rows: 1000,
+                mode,
+                ..ImportOptions::default()
+            };
+            let reader = FailingReader {
+                data: Cursor::new(file.clone().into_bytes()),
+            };
+            let error = store
+                .import_contacts(list_id, reader, options, 0, &mut |_| {})
+                .await
+                .unwrap_err();
+            assert!(error.to_string().contains("disk went away"), "{error}");
+            // Commit-good: the three whole chunks read before the error, not the chunk in
+            // progress. All or nothing: nothing.
+            let count = store.contact_count(list_id).await.unwrap();
+            assert_eq!(count - before, expected, "{mode:?}");
+            let imports = store.contact_imports(list_id).await.unwrap();
+            assert_eq!(imports[0].status, ImportStatus::Failed);
+            assert_eq!(
+                imports[0].rows_imported,
+                count - imports[1..].iter().map(|i| i.rows_imported).sum::<i64>()
+            );
+        }
+    })
+    .await;
+}

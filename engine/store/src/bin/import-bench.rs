@@ -9,7 +9,8 @@
 //! For each size it writes a CSV (name, e-mail, city, phone[, second phone]), then times:
 //! our import into SQLite; `sqlite3 DB ".import --csv"` of the same file (the sqlite3
 //! command-line tool); our import into PostgreSQL; `COPY … FROM STDIN (FORMAT csv)` of the
-//! same file. It prints rows/s, ours/native, and the peak RSS of each of our imports
+//! same file. Each native load runs twice: into a bare table, and into one with an index
+//! per phone column (closer to what an import keeps up: contacts, phones, their indexes). It prints rows/s, ours/native, and the peak RSS of each of our imports
 //! (VmHWM, reset before each run through /proc/self/clear_refs), which should not grow
 //! with the file. PostgreSQL: `--postgres` or `RAMAL_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) names a server where a scratch database
@@ -178,11 +179,43 @@ async fn ours(
     Ok((took, peak))
 }
 
-fn sqlite_native(db: &Path, file: &Path) -> Result<Duration, String> {
+/// The CSV's columns, and the statements that index its phone columns.
+fn native_schema(phones: u32) -> (&'static str, &'static [&'static str]) {
+    if phones == 2 {
+        (
+            "nome TEXT, email TEXT, cidade TEXT, telefone TEXT, celular TEXT",
+            &[
+                "CREATE INDEX native_telefone ON native (telefone)",
+                "CREATE INDEX native_celular ON native (celular)",
+            ],
+        )
+    } else {
+        (
+            "nome TEXT, email TEXT, cidade TEXT, telefone TEXT",
+            &["CREATE INDEX native_telefone ON native (telefone)"],
+        )
+    }
+}
+
+/// `sqlite3 DB ".import --csv"`; `indexed`: into a table made first with an index per
+/// phone column (and its rowid), a yardstick closer to what an import maintains.
+fn sqlite_native(db: &Path, file: &Path, phones: u32, indexed: bool) -> Result<Duration, String> {
+    let mut command = std::process::Command::new("sqlite3");
+    command.arg(db);
+    if indexed {
+        let (columns, indexes) = native_schema(phones);
+        command
+            .arg("-cmd")
+            .arg(format!("CREATE TABLE native ({columns})"));
+        for index in indexes {
+            command.arg("-cmd").arg(index);
+        }
+        command.arg(format!(".import --csv --skip 1 {} native", file.display()));
+    } else {
+        command.arg(format!(".import --csv {} native", file.display()));
+    }
     let started = Instant::now();
-    let output = std::process::Command::new("sqlite3")
-        .arg(db)
-        .arg(format!(".import --csv {} native", file.display()))
+    let output = command
         .output()
         .map_err(|error| format!("cannot run sqlite3 (apt-get install sqlite3): {error}"))?;
     let took = started.elapsed();
@@ -192,24 +225,43 @@ fn sqlite_native(db: &Path, file: &Path) -> Result<Duration, String> {
     Ok(took)
 }
 
-async fn postgres_native(url: &str, file: &Path, phones: u32) -> Result<Duration, String> {
+/// `COPY native FROM STDIN (FORMAT csv)`; `indexed`: into a table with a BIGSERIAL primary
+/// key and an index per phone column.
+async fn postgres_native(
+    url: &str,
+    file: &Path,
+    phones: u32,
+    indexed: bool,
+) -> Result<Duration, String> {
     let mut connection = sqlx::PgConnection::connect(url)
         .await
         .map_err(|error| error.to_string())?;
-    let columns = if phones == 2 {
-        "nome TEXT, email TEXT, cidade TEXT, telefone TEXT, celular TEXT"
+    let (columns, indexes) = native_schema(phones);
+    let mut setup = vec!["DROP TABLE IF EXISTS native".to_owned()];
+    if indexed {
+        setup.push(format!(
+            "CREATE TABLE native (id BIGSERIAL PRIMARY KEY, {columns})"
+        ));
+        setup.extend(indexes.iter().map(|index| (*index).to_owned()));
     } else {
-        "nome TEXT, email TEXT, cidade TEXT, telefone TEXT"
-    };
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE TABLE native ({columns})"
-    )))
-    .execute(&mut connection)
-    .await
-    .map_err(|error| error.to_string())?;
+        setup.push(format!("CREATE TABLE native ({columns})"));
+    }
+    for statement in setup {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut connection)
+            .await
+            .map_err(|error| error.to_string())?;
+    }
+    let names: Vec<&str> = columns
+        .split(", ")
+        .filter_map(|c| c.split(' ').next())
+        .collect();
     let started = Instant::now();
     let mut copy = connection
-        .copy_in_raw("COPY native FROM STDIN WITH (FORMAT csv, HEADER true)")
+        .copy_in_raw(&format!(
+            "COPY native ({}) FROM STDIN WITH (FORMAT csv, HEADER true)",
+            names.join(", ")
+        ))
         .await
         .map_err(|error| error.to_string())?;
     let mut input = std::fs::File::open(file).map_err(|error| error.to_string())?;
@@ -266,18 +318,24 @@ async fn bench_file(args: &Args, rows: u64, file: &Path) -> Result<(), String> {
             .map_err(|error| error.to_string())?;
         let (took, peak) = ours(&store, file, rows, args, "bench").await?;
         store.close().await;
-        let native = sqlite_native(&native_db, file);
-        for path in [&ours_db, &native_db] {
+        let remove = |path: &Path| {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
-        }
+        };
+        let native = sqlite_native(&native_db, file, args.phones, false);
+        remove(&native_db);
+        let indexed = sqlite_native(&native_db, file, args.phones, true);
+        remove(&native_db);
+        remove(&ours_db);
         line("SQLite, ours", rows, took, peak);
-        let native = native?;
+        let (native, indexed) = (native?, indexed?);
         line("SQLite, sqlite3 .import", rows, native, None);
+        line("SQLite, .import + indexes", rows, indexed, None);
         println!(
-            "  SQLite ours/native: {:.2}x",
-            native.as_secs_f64() / took.as_secs_f64()
+            "  SQLite ours/native: {:.2}x (vs indexed: {:.2}x)",
+            native.as_secs_f64() / took.as_secs_f64(),
+            indexed.as_secs_f64() / took.as_secs_f64()
         );
     }
     if let Some(server) = &args.postgres {
@@ -297,8 +355,9 @@ async fn bench_file(args: &Args, rows: u64, file: &Path) -> Result<(), String> {
             let store = Store::open(&url).await.map_err(|error| error.to_string())?;
             let (took, peak) = ours(&store, file, rows, args, "bench").await?;
             store.close().await;
-            let native = postgres_native(&url, file, args.phones).await?;
-            Ok::<_, String>((took, peak, native))
+            let native = postgres_native(&url, file, args.phones, false).await?;
+            let indexed = postgres_native(&url, file, args.phones, true).await?;
+            Ok::<_, String>((took, peak, native, indexed))
         }
         .await;
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -307,12 +366,14 @@ async fn bench_file(args: &Args, rows: u64, file: &Path) -> Result<(), String> {
         .execute(&mut admin)
         .await
         .map_err(|error| error.to_string())?;
-        let (took, peak, native) = result?;
+        let (took, peak, native, indexed) = result?;
         line("PostgreSQL, ours", rows, took, peak);
         line("PostgreSQL, COPY FROM STDIN", rows, native, None);
+        line("PostgreSQL, COPY + indexes", rows, indexed, None);
         println!(
-            "  PostgreSQL ours/native: {:.2}x",
-            native.as_secs_f64() / took.as_secs_f64()
+            "  PostgreSQL ours/native: {:.2}x (vs indexed: {:.2}x)",
+            native.as_secs_f64() / took.as_secs_f64(),
+            indexed.as_secs_f64() / took.as_secs_f64()
         );
     }
     Ok(())

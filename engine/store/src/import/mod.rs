@@ -224,6 +224,10 @@ impl Store {
             },
         };
         drop(receiver);
+        if options.mode == ImportMode::AllOrNothing && !report.committed {
+            // Its one transaction was rolled back (or dropped, on an error).
+            report.rows_imported = 0;
+        }
         report.elapsed = started.elapsed();
         let finished_at = now_ms + report.elapsed.as_millis() as i64;
         let (status, error) = match &result {
