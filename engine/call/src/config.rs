@@ -33,6 +33,10 @@ pub struct CallConfig {
     /// many); more are dropped unanswered — the flood guard. A carrier trunk sends every
     /// call from one address: size this to its call rate.
     pub requests_per_source: u32,
+    /// SIP transactions alive at once; more new requests get 503 with Retry-After. Over
+    /// UDP a finished transaction lingers 32 s (RFC 3261 timers J and L) to absorb
+    /// retransmissions, so a call rate R needs about 2 × 32 × R.
+    pub max_transactions: usize,
 }
 
 impl Default for CallConfig {
@@ -49,6 +53,7 @@ impl Default for CallConfig {
             max_calls: 200,
             rtp_timeout: ramal_media::session::DEFAULT_RTP_TIMEOUT,
             requests_per_source: 100,
+            max_transactions: 200_000,
         }
     }
 }

@@ -58,6 +58,7 @@ impl CallEngine {
     pub async fn start(config: CallConfig, store: Store) -> Result<CallEngine, StartError> {
         let mut endpoint = EndpointConfig::default();
         endpoint.ua.max_dialogs = config.max_calls;
+        endpoint.ua.transaction.max_transactions = config.max_transactions;
         endpoint.rate_limit.per_second = config.requests_per_source;
         endpoint.rate_limit.burst = config.requests_per_source.saturating_mul(2);
         let (sip, events) = SipEndpoint::bind(config.sip, endpoint).await?;
