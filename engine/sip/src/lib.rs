@@ -5,8 +5,7 @@
 //! agent ([`UserAgent`]), SDP offer/answer for audio ([`proto::sdp`]), a per-source rate
 //! limit, Digest authentication for both sides ([`proto::digest`]), a registrar for the
 //! agents' phones ([`Registrar`]), and the tokio UDP shell ([`transport::udp`]). TCP is
-//! still to come, and the registrar and the UA's 401/407 retry are not yet wired into the
-//! UDP shell.
+//! still to come, and the registrar is not yet wired into the UDP shell.
 //!
 //! The [`proto`] core is sans-IO in the style of quinn-proto and str0m: a
 //! [`TransactionLayer`] takes datagrams, TU requests and time (`now`) in, and hands
@@ -41,7 +40,9 @@ pub use proto::time::Instant;
 pub use proto::transaction::{
     Config, SendError, TransactionEvent, TransactionId, TransactionLayer, Transmit,
 };
-pub use proto::user_agent::{ReInvitePolicy, UaConfig, UaError, UaEvent, UserAgent};
+pub use proto::user_agent::{
+    ReInvitePolicy, UaConfig, UaError, UaEvent, UacCredentials, UserAgent,
+};
 pub use transport::udp::{
     CommandError, EndpointConfig, OutgoingCall, SipEndpoint, SipHandle, TransportError,
 };

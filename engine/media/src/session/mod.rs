@@ -24,10 +24,19 @@
 //! - **Timeout.** [`MediaEvent::RtpTimeout`] is reported once when no packet has arrived for
 //!   [`SessionConfig::rtp_timeout`] since `set_remote` or the last packet, and again only
 //!   after packets resume and stop again.
+//! - **Bridging.** [`RtpSession::relay_to`] sends the peer's audio, decoded and cut into
+//!   20 ms frames, to another session, which sends it on its own clock and in its own codec
+//!   (so a PCMU leg and a PCMA leg bridge); prompts and digits take precedence over relayed
+//!   audio, and at most [`LIVE_DEPTH`] relayed frames wait (no delay builds up).
+//! - **Recording.** [`RtpSession::record_to`] copies both directions — the peer's audio and
+//!   what this session sends (prompts or relayed audio) — as [`RecordedFrame`]s to a
+//!   [`crate::record::Recorder`]. A full recorder loses frames, never stalls the call.
 //! - RTCP is neither sent nor read (the odd port is not reserved).
 
 mod outbound;
 mod task;
+
+pub use outbound::{Frame, LIVE_DEPTH};
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -124,6 +133,10 @@ pub enum SessionError {
 
 /// Requests from the handle to the task.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a relayed frame travels by value: boxing would allocate 50 times a second per leg"
+)]
 enum Command {
     SetRemote {
         addr: SocketAddr,
@@ -141,6 +154,35 @@ enum Command {
     SendDigit {
         key: char,
     },
+    RelayTo(Option<AudioSink>),
+    Live(Frame),
+    RecordTo(Option<mpsc::Sender<RecordedFrame>>),
+}
+
+/// Where a session's relayed audio goes: another session (see [`RtpSession::relay_to`]).
+#[derive(Debug, Clone)]
+pub struct AudioSink {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+/// Which way a recorded frame went, seen from the session's peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The peer's audio (the caller, on the caller's leg).
+    Received,
+    /// What the session sent to the peer (prompts, or the far end's relayed audio).
+    Sent,
+}
+
+/// One 20 ms frame for a recording, with when it was heard.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordedFrame {
+    /// Which way it went.
+    pub direction: Direction,
+    /// When it was received or sent.
+    pub at: std::time::Instant,
+    /// The samples.
+    pub samples: Frame,
 }
 
 /// Where the next port search starts (an offset into the range): calls take ports in turn,
@@ -256,6 +298,25 @@ impl RtpSession {
         }
         self.command(Command::SendDigit { key });
         Ok(())
+    }
+
+    /// A handle other sessions relay their audio into (see [`RtpSession::relay_to`]).
+    pub fn audio_sink(&self) -> AudioSink {
+        AudioSink {
+            commands: self.commands.clone(),
+        }
+    }
+
+    /// Sends the peer's audio, from now on, to `sink` (another session's
+    /// [`RtpSession::audio_sink`]); `None` stops relaying. Bridging two legs is each
+    /// relaying to the other.
+    pub fn relay_to(&self, sink: Option<AudioSink>) {
+        self.command(Command::RelayTo(sink));
+    }
+
+    /// Copies both directions of this leg's audio to `recorder` from now on; `None` stops.
+    pub fn record_to(&self, recorder: Option<mpsc::Sender<RecordedFrame>>) {
+        self.command(Command::RecordTo(recorder));
     }
 
     /// The next event, waiting for it; `None` only if the task has ended.

@@ -1,5 +1,5 @@
-//! What a session sends on each 20 ms tick: the next frame of the prompt playing, or the next
-//! packet of an RFC 4733 digit, or nothing. No IO and no clock: [`Outbound::tick`] is called
+//! What a session sends on each 20 ms tick: the next packet of an RFC 4733 digit, or the next
+//! frame of the prompt playing, or the next frame relayed from a bridged leg, or nothing. No IO and no clock: [`Outbound::tick`] is called
 //! once per tick and writes at most one packet into the caller's buffer.
 
 use std::collections::VecDeque;
@@ -23,6 +23,12 @@ const EVENT_PACKETS: u8 = 6;
 const EVENT_DOWN_PACKETS: u8 = 3;
 /// Volume of our RFC 4733 events, in −dBm0.
 const EVENT_VOLUME: u8 = 10;
+/// Relayed frames kept waiting at most (80 ms): a bridged leg that sends faster than our
+/// clock loses its oldest frames instead of building up delay.
+pub const LIVE_DEPTH: usize = 4;
+
+/// One 20 ms frame of 8 kHz audio.
+pub type Frame = [i16; FRAME_SAMPLES];
 
 /// The prompt being played.
 #[derive(Debug)]
@@ -61,6 +67,7 @@ pub struct Outbound {
     playing: Option<Playing>,
     digits: VecDeque<char>,
     sending: Option<Sending>,
+    live: VecDeque<Frame>,
 }
 
 /// What one tick produced.
@@ -70,6 +77,8 @@ pub struct Tick {
     pub packet_len: Option<usize>,
     /// The prompt whose last frame this tick sent (or that was empty).
     pub finished: Option<PlaybackId>,
+    /// The audio this tick sent (a prompt's or a relayed frame), for recording.
+    pub audio: Option<Frame>,
 }
 
 impl Outbound {
@@ -84,7 +93,17 @@ impl Outbound {
             playing: None,
             digits: VecDeque::new(),
             sending: None,
+            live: VecDeque::with_capacity(LIVE_DEPTH),
         }
+    }
+
+    /// Queues a frame relayed from a bridged leg, sent when no prompt or digit is; beyond
+    /// [`LIVE_DEPTH`] the oldest waiting frame is dropped.
+    pub fn push_live(&mut self, frame: Frame) {
+        if self.live.len() >= LIVE_DEPTH {
+            self.live.pop_front();
+        }
+        self.live.push_back(frame);
     }
 
     /// Starts `pcm`, replacing (silently stopping) whatever was playing.
@@ -117,12 +136,22 @@ impl Outbound {
     pub fn tick(&mut self, target: Option<Target>, buffer: &mut [u8; MAX_PACKET]) -> Tick {
         let mut tick = Tick::default();
         if let Some(target) = target {
-            tick.packet_len = self
-                .next_event_packet(target, buffer)
-                .or_else(|| self.next_audio_packet(target, buffer, &mut tick.finished));
+            tick.packet_len = self.next_event_packet(target, buffer);
+            if tick.packet_len.is_none() {
+                tick.packet_len =
+                    self.next_audio_packet(target, buffer, &mut tick.finished, &mut tick.audio);
+            }
+            if tick.packet_len.is_none() && tick.finished.is_none() {
+                tick.packet_len = self.next_live_packet(target, buffer, &mut tick.audio);
+            } else if tick.packet_len.is_some() {
+                // A prompt or a digit is going out: relayed audio waits no longer than it
+                // would be heard late.
+                self.live.pop_front();
+            }
         } else {
             // Nowhere to send yet: the prompt still runs on the clock.
             tick.finished = self.advance_without_sending();
+            self.live.clear();
         }
         self.sent_last_tick = tick.packet_len.is_some();
         self.timestamp = self.timestamp.wrapping_add(FRAME_SAMPLES as u32);
@@ -182,6 +211,7 @@ impl Outbound {
         target: Target,
         buffer: &mut [u8; MAX_PACKET],
         finished: &mut Option<PlaybackId>,
+        audio: &mut Option<Frame>,
     ) -> Option<usize> {
         let playing = self.playing.as_mut()?;
         if playing.frame >= playing.pcm.frame_count() {
@@ -201,6 +231,22 @@ impl Outbound {
         let len = self.write_header(buffer, target.codec.payload_type(), marker, self.timestamp)?;
         let payload = target.codec.encode_frame(&frame);
         buffer[len..len + FRAME_SAMPLES].copy_from_slice(&payload);
+        *audio = Some(frame);
+        Some(len + FRAME_SAMPLES)
+    }
+
+    fn next_live_packet(
+        &mut self,
+        target: Target,
+        buffer: &mut [u8; MAX_PACKET],
+        audio: &mut Option<Frame>,
+    ) -> Option<usize> {
+        let frame = self.live.pop_front()?;
+        let marker = !self.sent_last_tick;
+        let len = self.write_header(buffer, target.codec.payload_type(), marker, self.timestamp)?;
+        let payload = target.codec.encode_frame(&frame);
+        buffer[len..len + FRAME_SAMPLES].copy_from_slice(&payload);
+        *audio = Some(frame);
         Some(len + FRAME_SAMPLES)
     }
 

@@ -12,9 +12,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::outbound::{MAX_PACKET, Outbound, Target};
-use super::{Command, MediaEvent, SessionConfig};
-use crate::codec::Codec;
+use super::outbound::{Frame, MAX_PACKET, Outbound, Target};
+use super::{AudioSink, Command, Direction, MediaEvent, RecordedFrame, SessionConfig};
+use crate::codec::{Codec, FRAME_SAMPLES};
 use crate::dtmf::DigitStream;
 
 /// The packet interval.
@@ -42,6 +42,11 @@ struct State {
     last_received: Instant,
     timed_out: bool,
     events: mpsc::UnboundedSender<MediaEvent>,
+    relay: Option<AudioSink>,
+    recorder: Option<mpsc::Sender<RecordedFrame>>,
+    /// The peer's samples not yet making a whole frame (for relaying and recording).
+    partial: Frame,
+    partial_len: usize,
 }
 
 /// Runs the session until the handle drops its command sender.
@@ -62,6 +67,10 @@ pub(super) async fn run(
         last_received: now,
         timed_out: false,
         events,
+        relay: None,
+        recorder: None,
+        partial: [0; FRAME_SAMPLES],
+        partial_len: 0,
     };
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -120,6 +129,47 @@ impl State {
                 self.outbound.stop(id);
             }
             Command::SendDigit { key } => self.outbound.queue_digit(key),
+            Command::RelayTo(sink) => {
+                self.relay = sink;
+                self.partial_len = 0;
+            }
+            Command::Live(frame) => self.outbound.push_live(frame),
+            Command::RecordTo(recorder) => self.recorder = recorder,
+        }
+    }
+
+    fn record(&self, direction: Direction, samples: Frame) {
+        if let Some(recorder) = &self.recorder {
+            // A recorder that falls behind loses frames; the call never waits for it.
+            let _ = recorder.try_send(RecordedFrame {
+                direction,
+                at: std::time::Instant::now(),
+                samples,
+            });
+        }
+    }
+
+    /// The peer's decoded samples, cut into whole frames for the relay and the recorder.
+    fn forward_received(&mut self) {
+        if self.relay.is_none() && self.recorder.is_none() {
+            return;
+        }
+        let mut offset = 0;
+        while offset < self.decoded.len() {
+            let take = (FRAME_SAMPLES - self.partial_len).min(self.decoded.len() - offset);
+            self.partial[self.partial_len..self.partial_len + take]
+                .copy_from_slice(&self.decoded[offset..offset + take]);
+            self.partial_len += take;
+            offset += take;
+            if self.partial_len == FRAME_SAMPLES {
+                self.partial_len = 0;
+                let frame = self.partial;
+                if let Some(relay) = &self.relay {
+                    // The other leg ended: its frames have nowhere to go.
+                    let _ = relay.commands.send(Command::Live(frame));
+                }
+                self.record(Direction::Received, frame);
+            }
         }
     }
 
@@ -132,6 +182,9 @@ impl State {
         let tick = self.outbound.tick(target, packet);
         if let Some(id) = tick.finished {
             self.emit(MediaEvent::PlaybackFinished { id });
+        }
+        if let Some(audio) = tick.audio {
+            self.record(Direction::Sent, audio);
         }
         let remote = self.remote?;
         if !self.timed_out && self.last_received.elapsed() >= self.config.rtp_timeout {
@@ -191,6 +244,7 @@ impl State {
                 &mut self.decoded,
             );
             self.digits.handle_samples(&self.decoded, now_ms);
+            self.forward_received();
         }
         while let Some(digit) = self.digits.poll_digit() {
             self.emit(MediaEvent::Digit { key: digit.key });

@@ -329,3 +329,107 @@ fn port_searches_start_in_turn_and_cover_every_even_port() {
         [65_534]
     );
 }
+
+/// Sends `frames` 20 ms frames of `value` as `codec` RTP from `socket` to `to`, paced.
+async fn send_audio(socket: &UdpSocket, to: SocketAddr, codec: Codec, value: i16, frames: u16) {
+    let payload = codec.encode_frame(&[value; FRAME_SAMPLES]);
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    for index in 0..frames {
+        ticks.tick().await;
+        let header = Header {
+            version: 2,
+            payload_type: codec.payload_type(),
+            sequence_number: index,
+            timestamp: u32::from(index) * FRAME_SAMPLES as u32,
+            ssrc: 0x1234,
+            ..Header::default()
+        };
+        let mut packet = header.marshal().unwrap().to_vec();
+        packet.extend_from_slice(&payload);
+        socket.send_to(&packet, to).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn two_bridged_legs_relay_audio_each_in_its_own_codec() {
+    let caller = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let agent = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let mut caller_leg = session(SessionConfig::default()).await;
+    let mut agent_leg = session(SessionConfig::default()).await;
+    caller_leg.set_remote(caller.local_addr().unwrap(), Codec::Pcmu, None);
+    agent_leg.set_remote(agent.local_addr().unwrap(), Codec::Pcma, None);
+    caller_leg.relay_to(Some(agent_leg.audio_sink()));
+    agent_leg.relay_to(Some(caller_leg.audio_sink()));
+
+    let to_caller_leg = caller_leg.local_addr();
+    let sender = tokio::spawn(async move {
+        send_audio(&caller, to_caller_leg, Codec::Pcmu, 1000, 25).await;
+        caller
+    });
+    // The agent hears the caller, re-encoded as A-law, paced by the agent leg's clock.
+    let mut heard = 0;
+    let mut sequence = None;
+    while let Some((header, payload)) = packet(&agent, Duration::from_millis(300)).await {
+        assert_eq!(header.payload_type, Codec::Pcma.payload_type());
+        assert_eq!(payload.len(), FRAME_SAMPLES);
+        let decoded = Codec::Pcma.decode_frame(payload.as_slice().try_into().unwrap());
+        assert!(
+            decoded.iter().all(|&s| (s - 1000).abs() < 40),
+            "{:?}",
+            &decoded[..4]
+        );
+        if let Some(previous) = sequence {
+            assert_eq!(header.sequence_number, u16::wrapping_add(previous, 1));
+        }
+        sequence = Some(header.sequence_number);
+        heard += 1;
+    }
+    let caller = sender.await.unwrap();
+    // A few frames may be dropped when the legs' clocks drift, never more than the depth.
+    assert!(heard >= 25 - LIVE_DEPTH, "heard {heard} of 25 frames");
+
+    // And the other way: the agent speaks, the caller hears µ-law.
+    let to_agent_leg = agent_leg.local_addr();
+    tokio::spawn(async move { send_audio(&agent, to_agent_leg, Codec::Pcma, -2000, 10).await });
+    let (header, payload) = packet(&caller, GUARD)
+        .await
+        .expect("the caller hears the agent");
+    assert_eq!(header.payload_type, Codec::Pcmu.payload_type());
+    let decoded = Codec::Pcmu.decode_frame(payload.as_slice().try_into().unwrap());
+    assert!(decoded.iter().all(|&s| (s + 2000).abs() < 80));
+
+    // Unbridged, nothing more is relayed.
+    caller_leg.relay_to(None);
+    while packet(&caller, Duration::from_millis(100)).await.is_some() {}
+    no_event(&mut caller_leg, Duration::from_millis(10)).await;
+    no_event(&mut agent_leg, Duration::from_millis(10)).await;
+}
+
+#[tokio::test]
+async fn a_recording_tap_sees_the_peer_and_what_was_played() {
+    let (session, socket) = to_socket().await;
+    let (tap, mut frames) = mpsc::channel(100);
+    session.record_to(Some(tap));
+    session.play(
+        PlaybackId(1),
+        Pcm::from(vec![300i16; 3 * FRAME_SAMPLES]),
+        false,
+    );
+    let to_session = session.local_addr();
+    send_audio(&socket, to_session, Codec::Pcmu, -700, 3).await;
+    let mut sent = 0;
+    let mut received = 0;
+    while let Ok(Some(frame)) = timeout(Duration::from_millis(200), frames.recv()).await {
+        match frame.direction {
+            Direction::Sent => {
+                assert!(frame.samples.iter().all(|&s| (s - 300).abs() < 20));
+                sent += 1;
+            }
+            Direction::Received => {
+                assert!(frame.samples.iter().all(|&s| (s + 700).abs() < 40));
+                received += 1;
+            }
+        }
+    }
+    assert_eq!((sent, received), (3, 3));
+}

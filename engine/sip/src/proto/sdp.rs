@@ -516,6 +516,28 @@ pub fn build_answer(plan: &AnswerPlan, local: &LocalMedia) -> String {
     text
 }
 
+/// Our offer for an outgoing call: one audio stream at `local`, PCMU and PCMA (in that order
+/// of preference), `telephone-event` as payload type 101, 20 ms packets, sendrecv. The far
+/// end's answer parses with [`parse_offer`] and [`choose_answer`] picks the codec it chose.
+pub fn build_offer(local: &LocalMedia) -> String {
+    let family = match local.address {
+        IpAddr::V4(_) => "IP4",
+        IpAddr::V6(_) => "IP6",
+    };
+    format!(
+        "v=0\r\no=ramal {id} {version} IN {family} {address}\r\ns=ramal\r\n\
+         c=IN {family} {address}\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0 8 101\r\n\
+         a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n\
+         a=ptime:20\r\na=sendrecv\r\n",
+        id = local.session_id,
+        version = local.session_version,
+        address = local.address,
+        port = local.port,
+    )
+}
+
 /// A new version of our earlier `answer` for a re-offer (hold, resume, refresh): the
 /// direction line set to the offer's mirror and the `o=` version bumped if it changed.
 /// `None` if `answer` has no `o=` line we wrote.

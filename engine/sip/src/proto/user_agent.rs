@@ -13,7 +13,10 @@
 //! Calls are reaped by time as well as by signalling: every call ends by
 //! [`UaConfig::max_call_duration`], and a call whose INVITE asked for `Session-Expires`
 //! (RFC 4028, with the peer as refresher) ends when no re-INVITE or UPDATE refreshes it in
-//! time. Digest authentication and forking are not handled.
+//! time. An outgoing INVITE given [`UacCredentials`] answers one 401/407 challenge per
+//! call (RFC 3261 §22.2, the digest of [`super::digest`], SHA-256 preferred) with a new
+//! INVITE in the same dialog; a second challenge is the call's failure. Forking is not
+//! handled.
 
 mod inbound;
 
@@ -21,7 +24,8 @@ mod inbound;
 mod tests;
 
 use super::dialog::{CallKey, CallState, Dialog, DialogTimer, EndCause, Role, header_uri};
-use super::message::{Header, Method, NewRequest, NewResponse};
+use super::digest::{DigestRequest, authorize};
+use super::message::{Header, Method, NewRequest, NewResponse, Response};
 use super::sdp::{Offer, SdpLimits};
 use super::time::Instant;
 use super::transaction::{Config, SendError, TransactionId, TransactionLayer, Transmit};
@@ -168,6 +172,30 @@ pub enum UaError {
     Send(#[from] SendError),
 }
 
+/// What an outgoing call answers a 401/407 challenge with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UacCredentials {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for UacCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UacCredentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An outgoing call's credentials and whether they were used already.
+#[derive(Debug)]
+struct UacAuth {
+    credentials: UacCredentials,
+    answered_challenge: bool,
+}
+
 /// What a client transaction of ours is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
@@ -186,6 +214,8 @@ pub struct UserAgent {
     by_tags: HashMap<(String, String), CallKey>,
     /// Our client transactions (and UAS INVITE server transactions) → call.
     by_transaction: HashMap<TransactionId, (CallKey, Purpose)>,
+    /// Credentials of outgoing calls that may be challenged.
+    uac_auth: HashMap<CallKey, UacAuth>,
     timers: BTreeSet<(Instant, CallKey, DialogTimer)>,
     events: VecDeque<UaEvent>,
     next_call: u64,
@@ -201,6 +231,7 @@ impl UserAgent {
             dialogs: HashMap::new(),
             by_tags: HashMap::new(),
             by_transaction: HashMap::new(),
+            uac_auth: HashMap::new(),
             timers: BTreeSet::new(),
             events: VecDeque::new(),
             next_call: 1,
@@ -312,6 +343,7 @@ impl UserAgent {
         self.by_tags
             .remove(&(dialog.call_id.clone(), dialog.local_tag.clone()));
         self.by_transaction.retain(|_, (key, _)| *key != call);
+        self.uac_auth.remove(&call);
         Some(dialog)
     }
 
@@ -483,6 +515,21 @@ impl UserAgent {
         destination: SocketAddr,
         now: Instant,
     ) -> Result<CallKey, UaError> {
+        self.invite_with(target_uri, from, to, offer_sdp, destination, None, now)
+    }
+
+    /// UAC: as [`Self::invite`], answering one 401/407 challenge with `credentials`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn invite_with(
+        &mut self,
+        target_uri: &str,
+        from: &str,
+        to: &str,
+        offer_sdp: &str,
+        destination: SocketAddr,
+        credentials: Option<UacCredentials>,
+        now: Instant,
+    ) -> Result<CallKey, UaError> {
         if self.dialogs.len() >= self.config.max_dialogs {
             return Err(UaError::TooManyCalls {
                 limit: self.config.max_dialogs,
@@ -518,21 +565,90 @@ impl UserAgent {
             session_interval: None,
             session_expiry: None,
         };
+        let request = self.initial_invite(&mut dialog, None);
+        let id = self.layer.send_request(request, destination, now)?;
+        dialog.invite = Some(id);
+        self.by_transaction.insert(id, (call, Purpose::Invite));
+        self.insert_dialog(dialog);
+        if let Some(credentials) = credentials {
+            self.uac_auth.insert(
+                call,
+                UacAuth {
+                    credentials,
+                    answered_challenge: false,
+                },
+            );
+        }
+        self.process(now);
+        Ok(call)
+    }
+
+    /// The dialog's next INVITE outside a confirmed dialog (the first, or its authorized
+    /// repeat): Contact, Allow, the offer, and an authorization header if given.
+    fn initial_invite(&self, dialog: &mut Dialog, authorization: Option<Header>) -> NewRequest {
         let mut request = dialog.next_request(Method::Invite);
         request.headers.push(self.contact_header());
         request.headers.push(allow_header());
+        request.headers.extend(authorization);
+        let offer_sdp = dialog.local_sdp.as_deref().unwrap_or_default();
         if !offer_sdp.is_empty() {
             request
                 .headers
                 .push(Header::new("Content-Type", "application/sdp"));
             request.body = offer_sdp.as_bytes().to_vec();
         }
-        let id = self.layer.send_request(request, destination, now)?;
-        dialog.invite = Some(id);
-        self.by_transaction.insert(id, (call, Purpose::Invite));
-        self.insert_dialog(dialog);
-        self.process(now);
-        Ok(call)
+        request
+    }
+
+    /// A 401/407 to our INVITE: sends it again with the answer to the challenge, once.
+    /// Returns whether it did; if not, the challenge is the call's failure.
+    fn answer_challenge(&mut self, call: CallKey, response: &Response, now: Instant) -> bool {
+        let (challenge_header, answer_header) = match response.status {
+            401 => ("WWW-Authenticate", "Authorization"),
+            407 => ("Proxy-Authenticate", "Proxy-Authorization"),
+            _ => return false,
+        };
+        let cnonce = format!("{:016x}", self.fresh());
+        let Some(auth) = self.uac_auth.get_mut(&call) else {
+            return false;
+        };
+        if auth.answered_challenge {
+            return false;
+        }
+        auth.answered_challenge = true;
+        let Some(dialog) = self.dialogs.get(&call) else {
+            return false;
+        };
+        let challenges = response
+            .headers
+            .iter()
+            .filter(|header| header.name.eq_ignore_ascii_case(challenge_header))
+            .map(|header| header.value.as_str());
+        let request = DigestRequest {
+            username: &auth.credentials.username,
+            password: &auth.credentials.password,
+            method: Method::Invite.as_str(),
+            uri: &dialog.remote_target,
+            cnonce: &cnonce,
+            nc: 1,
+        };
+        let Ok(authorization) = authorize(challenges, &request) else {
+            return false;
+        };
+        let header = Header::new(answer_header, authorization.to_header_value());
+        let mut dialog = match self.dialogs.remove(&call) {
+            Some(dialog) => dialog,
+            None => return false,
+        };
+        let request = self.initial_invite(&mut dialog, Some(header));
+        let destination = dialog.remote_address;
+        let sent = self.layer.send_request(request, destination, now);
+        if let Ok(id) = sent {
+            dialog.invite = Some(id);
+            self.by_transaction.insert(id, (call, Purpose::Invite));
+        }
+        self.dialogs.insert(call, dialog);
+        sent.is_ok()
     }
 
     /// Drains the transaction layer's events into dialog changes and UA events.

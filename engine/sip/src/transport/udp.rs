@@ -11,7 +11,7 @@
 use crate::proto::dialog::CallKey;
 use crate::proto::rate_limit::{RateLimit, RateLimiter, counts_against_limit};
 use crate::proto::time::Instant;
-use crate::proto::user_agent::{UaConfig, UaError, UaEvent, UserAgent};
+use crate::proto::user_agent::{UaConfig, UaError, UaEvent, UacCredentials, UserAgent};
 use core::net::SocketAddr;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -89,6 +89,8 @@ pub struct OutgoingCall {
     pub offer_sdp: String,
     /// Where to send the INVITE.
     pub destination: SocketAddr,
+    /// What to answer a 401/407 with, if the far end may challenge.
+    pub credentials: Option<UacCredentials>,
 }
 
 type Reply<T> = oneshot::Sender<Result<T, UaError>>;
@@ -284,12 +286,14 @@ impl Driver {
                 let _ = reply.send(self.ua.hangup(call, now));
             }
             Command::Invite(outgoing, reply) => {
-                let result = self.ua.invite(
+                let outgoing = *outgoing;
+                let result = self.ua.invite_with(
                     &outgoing.target_uri,
                     &outgoing.from,
                     &outgoing.to,
                     &outgoing.offer_sdp,
                     outgoing.destination,
+                    outgoing.credentials,
                     now,
                 );
                 let _ = reply.send(result);

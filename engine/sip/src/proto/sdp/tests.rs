@@ -235,3 +235,19 @@ fn arbitrary_bytes_never_panic() {
         let _ = parse_offer(&body, SdpLimits::default()).and_then(|o| choose_answer(&o));
     }
 }
+
+#[test]
+fn our_offer_parses_and_an_answer_to_it_picks_what_the_far_end_chose() {
+    let offer_text = build_offer(&local());
+    let offer = parse_offer(offer_text.as_bytes(), SdpLimits::default()).expect("our offer parses");
+    assert_eq!(offer.payload_types, [0, 8, 101]);
+    assert_eq!(offer.audio_port, local().port);
+    let plan = choose_answer(&offer).expect("a codec");
+    assert_eq!(plan.codec, Codec::Pcmu);
+    assert_eq!(plan.telephone_event, Some(101));
+    // A far end that answers A-law only.
+    let far = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 7000 RTP/AVP 8\r\n";
+    let answer = parse_offer(far.as_bytes(), SdpLimits::default()).expect("parses");
+    let chosen = choose_answer(&answer).expect("a codec");
+    assert_eq!((chosen.codec, chosen.telephone_event), (Codec::Pcma, None));
+}

@@ -315,6 +315,11 @@ impl UserAgent {
                 let cause = dialog.ending.unwrap_or(EndCause::LocalHangup);
                 self.finish(call, cause);
             } else if dialog.is_early() {
+                if matches!(response.status, 401 | 407)
+                    && self.answer_challenge(call, &response, now)
+                {
+                    return;
+                }
                 self.remove_dialog(call);
                 self.events.push_back(UaEvent::Failed {
                     call,

@@ -4,6 +4,7 @@
 //! third address, whose replies are logged and not delivered.
 
 mod calls;
+mod challenge;
 
 use super::*;
 use crate::proto::sdp::{LocalMedia, build_answer, choose_answer};

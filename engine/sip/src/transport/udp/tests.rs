@@ -33,6 +33,7 @@ async fn two_endpoints_place_answer_and_end_a_call() {
             to: format!("<sip:1000@{}>", bob.local_addr()),
             offer_sdp: OFFER.into(),
             destination: bob.local_addr(),
+            credentials: None,
         })
         .await
         .expect("the INVITE goes out");
