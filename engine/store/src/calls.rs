@@ -12,7 +12,7 @@ macro_rules! select_call {
     ($tail:literal) => {
         concat!(
             "SELECT id, direction, caller, callee, flow_id, flow_version, started_at, answered_at, ",
-            "ended_at, end_reason, disposition, trace, variables, surveys FROM calls ",
+            "ended_at, end_reason, disposition, trace, variables, surveys, recording FROM calls ",
             $tail
         )
     };
@@ -49,6 +49,8 @@ pub struct CallRecord {
     pub variables: Value,
     /// Survey answers (a JSON array).
     pub surveys: Value,
+    /// The recording's file name under the recordings directory, if the call was recorded.
+    pub recording: Option<String>,
 }
 
 impl Store {
@@ -64,8 +66,8 @@ impl Store {
             for call in calls {
                 sqlx::query(
                     "INSERT INTO calls (id, direction, caller, callee, flow_id, flow_version, started_at, \
-                     answered_at, ended_at, end_reason, disposition, trace, variables, surveys) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     answered_at, ended_at, end_reason, disposition, trace, variables, surveys, recording) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(&call.id)
                 .bind(&call.direction)
@@ -81,6 +83,7 @@ impl Store {
                 .bind(call.trace.to_string())
                 .bind(call.variables.to_string())
                 .bind(call.surveys.to_string())
+                .bind(&call.recording)
                 .execute(&mut *transaction)
                 .await?;
             }
@@ -194,5 +197,6 @@ where
         trace: json("trace")?,
         variables: json("variables")?,
         surveys: json("surveys")?,
+        recording: row.try_get("recording")?,
     })
 }

@@ -22,6 +22,7 @@ fn record(id: &str, started_at: i64) -> CallRecord {
         trace: json!([{"node": "start"}, {"node": "menu", "digits": "1"}]),
         variables: json!({"rating": 5, "name": "Ana'; DROP TABLE calls; --"}),
         surveys: json!([{"survey": "nps", "value": 5}]),
+        recording: Some(format!("{id}.wav")),
     }
 }
 
