@@ -3,10 +3,12 @@
 //! - `cargo xtask run`   — build and run Ramal on 127.0.0.1 with the example flows.
 //! - `cargo xtask test`  — install what the tests need, then run every test suite.
 //! - `cargo xtask bench` — run the benchmarks and print their figures.
+//! - `cargo xtask components` — build the custom-node examples and fixtures as components.
 //!
 //! Everything a fresh Debian machine with only the Rust toolchain lacks is installed here
 //! (rustup targets, Debian packages), never assumed.
 
+mod components;
 mod install;
 mod run;
 mod suite;
@@ -21,8 +23,9 @@ fn main() -> ExitCode {
         Some("run") => run::run(&args[1..]),
         Some("test") | Some("ci") => suite::test(),
         Some("bench") => suite::bench(),
+        Some("components") => components::build().map(|_| ()),
         _ => {
-            eprintln!("usage: cargo xtask run [ARGS…] | test | bench");
+            eprintln!("usage: cargo xtask run [ARGS…] | test | bench | components");
             return ExitCode::from(2);
         }
     };

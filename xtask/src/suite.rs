@@ -13,7 +13,7 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn cargo() -> Command {
+pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.current_dir(root());
     command
@@ -69,6 +69,10 @@ pub fn test() -> anyhow::Result<()> {
             "-D",
             "warnings",
         ]))?;
+    }
+    {
+        let _stage = stage("custom-node components (guest-sdk, wasm32 -> component)");
+        crate::components::build()?;
     }
     {
         let _stage = stage("native tests (every crate, flow scripts, tidy)");

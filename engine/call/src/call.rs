@@ -4,13 +4,17 @@
 //! call is the executor's.
 
 use crate::engine::Shared;
+use crate::transfer::{self, Leg};
 use ramal_flow::execution::{
-    Command, CommandId, CustomOutcome, Direction, Ending, Event, QueueOutcome, TransferOutcome,
+    Command, CommandId, Direction, Ending, Event, QueueOutcome, TransferOutcome,
 };
 use ramal_flow::{CallInfo, Execution, Instant};
-use ramal_media::{MediaEvent, PlaybackId, RtpSession, SessionConfig};
+use ramal_media::{
+    MediaEvent, PlaybackId, RecordedFrame, Recorder, RtpSession, SessionConfig,
+    record::RecordingTask,
+};
 use ramal_sip::proto::sdp::{self, LocalMedia, Offer};
-use ramal_sip::{CallKey, EndCause};
+use ramal_sip::{CallKey, EndCause, OutgoingCall, UaEvent};
 use ramal_store::CallRecord;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -26,6 +30,8 @@ pub(crate) struct Incoming {
     pub from: String,
     pub to: String,
     pub offer: Option<Offer>,
+    /// The sender of this call's own signals (an outgoing leg registers it for its events).
+    pub signal: mpsc::UnboundedSender<Signal>,
 }
 
 /// What the dispatcher forwards to a running call.
@@ -35,6 +41,8 @@ pub(crate) enum Signal {
     Ended(EndCause),
     /// The engine is shutting down: hang up.
     Shutdown,
+    /// Something happened to the call's outgoing leg (a transfer).
+    Leg(Box<UaEvent>),
 }
 
 /// Work finished off the call's loop.
@@ -72,6 +80,7 @@ pub(crate) async fn run(
         trace: json!([]),
         variables: json!({}),
         surveys: json!([]),
+        recording: None,
     };
     if let Err((status, reason, end_reason)) =
         answer_and_run(&shared, incoming, signals, &mut record).await
@@ -124,10 +133,7 @@ async fn answer_and_run(
             tracing::error!(%call, %error, "no RTP port");
             (503, "No Media Port".to_owned(), "no-media-port")
         })?;
-    let codec = match plan.codec {
-        sdp::Codec::Pcmu => ramal_media::Codec::Pcmu,
-        sdp::Codec::Pcma => ramal_media::Codec::Pcma,
-    };
+    let codec = media_codec(plan.codec);
     rtp.set_remote(
         SocketAddr::new(offer.connection, offer.audio_port),
         codec,
@@ -162,6 +168,11 @@ async fn answer_and_run(
     let mut driver = Driver {
         shared: shared.clone(),
         call,
+        record_id: record.id.clone(),
+        caller: record.caller.clone(),
+        signal: incoming.signal,
+        leg: None,
+        recorder: None,
         rtp,
         clock: tokio::time::Instant::now(),
         execution: Execution::start(resolved.flow, info, Instant::from_millis(0)),
@@ -170,7 +181,11 @@ async fn answer_and_run(
         completions: mpsc::unbounded_channel(),
     };
     let end_reason = driver.run(signals).await;
+    driver.hang_up_leg().await;
     record.end_reason = end_reason;
+    if let Some(recording) = driver.finish_recording().await {
+        record.recording = Some(recording);
+    }
     if let Some(Ending::Flow { disposition, .. }) = driver.execution.ending() {
         record.disposition = disposition.clone();
     }
@@ -184,6 +199,16 @@ async fn answer_and_run(
 struct Driver {
     shared: Arc<Shared>,
     call: CallKey,
+    /// The call record's id (recordings are named after it).
+    record_id: String,
+    /// The caller's user part (the caller ID a transfer shows by default).
+    caller: String,
+    /// This call's signal sender, for registering an outgoing leg.
+    signal: mpsc::UnboundedSender<Signal>,
+    /// A transfer's second leg, ringing or bridged.
+    leg: Option<Leg>,
+    /// The recording, once a `record` node started it.
+    recorder: Option<(mpsc::Sender<RecordedFrame>, RecordingTask)>,
     rtp: RtpSession,
     clock: tokio::time::Instant,
     execution: Execution,
@@ -218,10 +243,24 @@ impl Driver {
                 .execution
                 .poll_timeout()
                 .map(|at| self.clock + Duration::from_millis(at.as_millis()));
+            let ring_deadline = self
+                .leg
+                .as_ref()
+                .filter(|leg| !leg.bridged)
+                .map(|leg| leg.ring_deadline);
             tokio::select! {
                 () = sleep_until(deadline) => {
                     let now = self.now();
                     self.execution.handle_timeout(now);
+                }
+                () = sleep_until(ring_deadline) => self.transfer_unanswered().await,
+                Some(event) = leg_media(&mut self.leg) => {
+                    if event == MediaEvent::RtpTimeout
+                        && let Some(leg) = &self.leg
+                    {
+                        tracing::info!(call = %self.call, leg = %leg.call, "no RTP from the far end; hanging it up");
+                        let _ = self.shared.sip.hangup(leg.call).await;
+                    }
                 }
                 Some(event) = self.rtp.next_event() => match event {
                     MediaEvent::Digit { key } => self.handle(Event::Digit { digit: key }),
@@ -240,6 +279,7 @@ impl Driver {
                 },
                 Some(completion) = self.completions.1.recv() => self.complete(completion),
                 signal = signals.recv() => match signal {
+                    Some(Signal::Leg(event)) => self.on_leg_event(*event).await,
                     Some(Signal::Ended(cause)) => {
                         self.handle(Event::CallerHungUp);
                         return end_reason_of(cause).into();
@@ -317,24 +357,45 @@ impl Driver {
                         outcome: QueueOutcome::NoAgents,
                     });
                 }
-                Command::Transfer { id, to, .. } => {
-                    tracing::warn!(call = %self.call, %to, "transfers are not connected to calls yet");
-                    self.handle(Event::TransferEnded {
-                        id,
-                        outcome: TransferOutcome::Failed,
+                Command::Transfer {
+                    id,
+                    to,
+                    trunk,
+                    timeout,
+                    caller_id,
+                } => {
+                    if let Err(reason) = self
+                        .start_transfer(id, &to, trunk.as_deref(), timeout, caller_id.as_deref())
+                        .await
+                    {
+                        tracing::warn!(call = %self.call, %to, %reason, "transfer failed");
+                        self.handle(Event::TransferEnded {
+                            id,
+                            outcome: TransferOutcome::Failed,
+                        });
+                    }
+                }
+                Command::RunCustomNode {
+                    id,
+                    module,
+                    version,
+                    params,
+                    variables,
+                    call,
+                    contact,
+                    ..
+                } => {
+                    let nodes = self.shared.nodes.clone();
+                    let done = self.completions.0.clone();
+                    tokio::spawn(async move {
+                        let result = nodes
+                            .run(&module, &version, params, variables, &call, &contact)
+                            .await;
+                        let _ =
+                            done.send(Completion::Event(Event::CustomNodeFinished { id, result }));
                     });
                 }
-                Command::RunCustomNode { id, module, .. } => {
-                    self.handle(Event::CustomNodeFinished {
-                        id,
-                        result: Err::<CustomOutcome, _>(format!(
-                            "custom node `{module}`: Wasm nodes are not available on calls yet"
-                        )),
-                    });
-                }
-                Command::StartRecording { .. } => {
-                    tracing::warn!(call = %self.call, "call recording is not available yet");
-                }
+                Command::StartRecording { .. } => self.start_recording().await,
                 Command::RecordMessage { id, .. } => {
                     tracing::warn!(call = %self.call, "voicemail recording is not available yet");
                     self.handle(Event::RecordingFinished {
@@ -354,6 +415,214 @@ impl Driver {
                 }
             }
         }
+    }
+}
+
+impl Driver {
+    /// Rings the transfer target on a second leg; the executor hears of it through
+    /// [`Self::on_leg_event`]. An error means nothing was sent.
+    async fn start_transfer(
+        &mut self,
+        id: CommandId,
+        to: &str,
+        trunk: Option<&str>,
+        timeout: Duration,
+        caller_id: Option<&str>,
+    ) -> Result<(), String> {
+        if self.leg.is_some() {
+            return Err("a transfer is already ringing".into());
+        }
+        let config = &self.shared.config;
+        let target = transfer::target(config, to, trunk, caller_id, &self.caller)
+            .map_err(|error| error.to_string())?;
+        let destination = transfer::resolve(&target)
+            .await
+            .map_err(|error| error.to_string())?;
+        let session_config = SessionConfig {
+            rtp_timeout: config.rtp_timeout,
+            ..SessionConfig::default()
+        };
+        let rtp = RtpSession::bind(config.rtp_ip, config.rtp_ports.clone(), session_config)
+            .await
+            .map_err(|error| error.to_string())?;
+        let local = LocalMedia {
+            address: config.rtp_ip,
+            port: rtp.local_port(),
+            session_id: crate::unix_ms().unsigned_abs(),
+            session_version: 1,
+        };
+        let outgoing = OutgoingCall {
+            target_uri: target.uri.clone(),
+            from: format!(
+                "<sip:{}@{}>",
+                sip_user(&target.caller_id),
+                self.shared.sip.local_addr()
+            ),
+            to: target.to.clone(),
+            offer_sdp: sdp::build_offer(&local),
+            destination,
+            credentials: target.credentials.clone(),
+        };
+        let leg = self
+            .shared
+            .sip
+            .invite(outgoing)
+            .await
+            .map_err(|error| error.to_string())?;
+        // The dispatcher replays what the leg did before this registration reached it.
+        let _ = self.shared.legs.send((leg, self.signal.clone()));
+        tracing::info!(call = %self.call, %leg, uri = %target.uri, "transfer ringing");
+        self.leg = Some(Leg {
+            id,
+            call: leg,
+            rtp,
+            to: to.to_owned(),
+            ring_deadline: tokio::time::Instant::now() + timeout,
+            bridged: false,
+        });
+        Ok(())
+    }
+
+    /// The transfer target did not answer in time: cancel it and tell the executor.
+    async fn transfer_unanswered(&mut self) {
+        if let Some(leg) = self.leg.take() {
+            tracing::info!(call = %self.call, leg = %leg.call, "transfer not answered in time");
+            let _ = self.shared.sip.hangup(leg.call).await;
+            self.handle(Event::TransferEnded {
+                id: leg.id,
+                outcome: TransferOutcome::Failed,
+            });
+        }
+    }
+
+    /// A dialog event of the transfer's leg: answered (bridge), failed, or ended.
+    async fn on_leg_event(&mut self, event: UaEvent) {
+        let Some(leg) = self.leg.as_mut() else {
+            return;
+        };
+        match event {
+            UaEvent::Answered { call, answer } if call == leg.call => {
+                let plan = answer
+                    .as_ref()
+                    .and_then(|answer| sdp::choose_answer(answer).ok().map(|plan| (answer, plan)));
+                let Some((answer, plan)) = plan else {
+                    tracing::warn!(call = %self.call, leg = %call, "the far end answered without a usable SDP; hanging up");
+                    let _ = self.shared.sip.hangup(call).await;
+                    return;
+                };
+                leg.rtp.set_remote(
+                    SocketAddr::new(answer.connection, answer.audio_port),
+                    media_codec(plan.codec),
+                    plan.telephone_event,
+                );
+                leg.rtp.relay_to(Some(self.rtp.audio_sink()));
+                self.rtp.relay_to(Some(leg.rtp.audio_sink()));
+                leg.bridged = true;
+                let (id, party) = (leg.id, leg.to.clone());
+                tracing::info!(call = %self.call, leg = %call, "transfer answered; bridged");
+                self.handle(Event::Connected { id, party });
+            }
+            UaEvent::Failed { call, status } if call == leg.call => {
+                tracing::info!(call = %self.call, leg = %call, status, "transfer refused");
+                let id = leg.id;
+                self.leg = None;
+                self.handle(Event::TransferEnded {
+                    id,
+                    outcome: TransferOutcome::Failed,
+                });
+            }
+            UaEvent::CallEnded { call, cause } if call == leg.call => {
+                tracing::info!(call = %self.call, leg = %call, ?cause, "transfer leg ended");
+                self.rtp.relay_to(None);
+                let outcome = if leg.bridged {
+                    TransferOutcome::Completed
+                } else {
+                    TransferOutcome::Failed
+                };
+                let id = leg.id;
+                self.leg = None;
+                self.handle(Event::TransferEnded { id, outcome });
+            }
+            _ => {}
+        }
+    }
+
+    /// Hangs the transfer's leg up (the call is ending).
+    async fn hang_up_leg(&mut self) {
+        if let Some(leg) = self.leg.take() {
+            let _ = self.shared.sip.hangup(leg.call).await;
+        }
+    }
+
+    /// Starts recording both sides of the call (once; a second `record` node is a no-op).
+    async fn start_recording(&mut self) {
+        if self.recorder.is_some() {
+            return;
+        }
+        let dir = &self.shared.config.recordings_dir;
+        if let Err(error) = tokio::fs::create_dir_all(dir).await {
+            tracing::error!(call = %self.call, dir = %dir.display(), %error, "cannot record");
+            return;
+        }
+        let path = dir.join(format!("{}.wav", self.record_id));
+        match Recorder::spawn(&path) {
+            Ok((sender, task)) => {
+                self.rtp.record_to(Some(sender.clone()));
+                self.recorder = Some((sender, task));
+            }
+            Err(error) => tracing::error!(call = %self.call, %error, "cannot record"),
+        }
+    }
+
+    /// Closes the recording, if any, and returns its file name once it is whole.
+    async fn finish_recording(&mut self) -> Option<String> {
+        let (sender, task) = self.recorder.take()?;
+        self.rtp.record_to(None);
+        drop(sender);
+        match task.await {
+            Ok(Ok(recording)) => recording
+                .path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned()),
+            Ok(Err(error)) => {
+                tracing::error!(call = %self.call, %error, "recording lost");
+                None
+            }
+            Err(error) => {
+                tracing::error!(call = %self.call, %error, "recording task failed");
+                None
+            }
+        }
+    }
+}
+
+/// The transfer leg's next media event, or never when there is no leg.
+async fn leg_media(leg: &mut Option<Leg>) -> Option<MediaEvent> {
+    match leg {
+        Some(leg) => leg.rtp.next_event().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn media_codec(codec: sdp::Codec) -> ramal_media::Codec {
+    match codec {
+        sdp::Codec::Pcmu => ramal_media::Codec::Pcmu,
+        sdp::Codec::Pcma => ramal_media::Codec::Pcma,
+    }
+}
+
+/// A caller ID made safe as a SIP URI user part: characters outside
+/// `[A-Za-z0-9+*#._-]` are dropped; empty becomes `ramal`.
+fn sip_user(caller_id: &str) -> String {
+    let user: String = caller_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+*#._-".contains(*c))
+        .take(64)
+        .collect();
+    if user.is_empty() {
+        "ramal".into()
+    } else {
+        user
     }
 }
 

@@ -6,6 +6,56 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// An outbound route: where transfers to numbers go, and how to authenticate there.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrunkConfig {
+    /// Its name, as flows refer to it (`transfer.trunk`).
+    pub name: String,
+    /// Host name or address.
+    pub host: String,
+    /// SIP port.
+    pub port: u16,
+    /// Digest user name, when the trunk challenges.
+    pub username: Option<String>,
+    /// Digest password.
+    pub password: Option<String>,
+    /// The caller ID to show, unless the flow sets one.
+    pub caller_id: Option<String>,
+    /// Removed from the front of numbers that start with it.
+    pub strip_prefix: Option<String>,
+    /// Put in front of every number (after stripping).
+    pub add_prefix: Option<String>,
+}
+
+impl Default for TrunkConfig {
+    fn default() -> Self {
+        TrunkConfig {
+            name: String::new(),
+            host: String::new(),
+            port: 5060,
+            username: None,
+            password: None,
+            caller_id: None,
+            strip_prefix: None,
+            add_prefix: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for TrunkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrunkConfig")
+            .field("name", &self.name)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("caller_id", &self.caller_id)
+            .field("strip_prefix", &self.strip_prefix)
+            .field("add_prefix", &self.add_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The call engine's settings. `Default` suits a loopback quick start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallConfig {
@@ -21,6 +71,10 @@ pub struct CallConfig {
     pub prompts_dir: PathBuf,
     /// Where synthesized speech is cached.
     pub tts_cache_dir: PathBuf,
+    /// Where call recordings (`record` nodes) are written, one WAV per call.
+    pub recordings_dir: PathBuf,
+    /// Outbound routes for transfers; the first is the default.
+    pub trunks: Vec<TrunkConfig>,
     /// The espeak-ng program.
     pub espeak: PathBuf,
     /// The voice for TTS prompts that name none.
@@ -37,6 +91,8 @@ pub struct CallConfig {
     /// UDP a finished transaction lingers 32 s (RFC 3261 timers J and L) to absorb
     /// retransmissions, so a call rate R needs about 2 × 32 × R.
     pub max_transactions: usize,
+    /// The Wasm host for custom nodes: per-run limits, the pool, the HTTP allowlist.
+    pub nodes: ramal_wasm::HostConfig,
 }
 
 impl Default for CallConfig {
@@ -48,12 +104,15 @@ impl Default for CallConfig {
             default_flow: None,
             prompts_dir: PathBuf::from("flows/prompts"),
             tts_cache_dir: PathBuf::from(".data/tts-cache"),
+            recordings_dir: PathBuf::from(".data/recordings"),
+            trunks: Vec::new(),
             espeak: PathBuf::from("espeak-ng"),
             default_voice: "pt-BR".into(),
             max_calls: 200,
             rtp_timeout: ramal_media::session::DEFAULT_RTP_TIMEOUT,
             requests_per_source: 100,
             max_transactions: 200_000,
+            nodes: ramal_wasm::HostConfig::default(),
         }
     }
 }

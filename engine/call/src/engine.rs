@@ -4,13 +4,14 @@
 
 use crate::call::{self, Incoming, Signal};
 use crate::config::CallConfig;
+use crate::custom::{NodeModules, ReqwestHttp};
 use crate::library::FlowLibrary;
 use crate::prompts::Prompts;
 use crate::records::RecordWriter;
 use crate::webhook::{ClientError, Webhooks};
 use ramal_sip::{CallKey, EndpointConfig, SipEndpoint, SipHandle, TransportError, UaEvent};
 use ramal_store::Store;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,9 @@ pub(crate) struct Shared {
     pub library: FlowLibrary,
     pub prompts: Prompts,
     pub webhooks: Webhooks,
+    /// Outgoing legs' keys, sent to the dispatcher so their events reach the call's task.
+    pub legs: mpsc::UnboundedSender<(CallKey, mpsc::UnboundedSender<Signal>)>,
+    pub nodes: Arc<NodeModules>,
 }
 
 /// Why the engine could not start.
@@ -40,6 +44,9 @@ pub enum StartError {
     /// The webhook client.
     #[error(transparent)]
     Http(#[from] ClientError),
+    /// The Wasm host for custom nodes.
+    #[error(transparent)]
+    Wasm(#[from] ramal_wasm::HostError),
 }
 
 /// A running call engine. Dropping it without [`CallEngine::shutdown`] leaves calls to the
@@ -56,6 +63,18 @@ impl CallEngine {
     /// Binds SIP on `config.sip` and starts answering calls with the flows published in
     /// `store`.
     pub async fn start(config: CallConfig, store: Store) -> Result<CallEngine, StartError> {
+        let host = ramal_wasm::WasmHost::new(config.nodes.clone(), Arc::new(ReqwestHttp::new()?))?;
+        let nodes = Arc::new(NodeModules::new(store.clone(), Arc::new(host)));
+        CallEngine::start_with_nodes(config, store, nodes).await
+    }
+
+    /// Like [`CallEngine::start`], running custom nodes with `nodes` (shared with the API's
+    /// uploads).
+    pub async fn start_with_nodes(
+        config: CallConfig,
+        store: Store,
+        nodes: Arc<NodeModules>,
+    ) -> Result<CallEngine, StartError> {
         let mut endpoint = EndpointConfig::default();
         endpoint.ua.max_dialogs = config.max_calls;
         endpoint.ua.transaction.max_transactions = config.max_transactions;
@@ -64,8 +83,11 @@ impl CallEngine {
         let (sip, events) = SipEndpoint::bind(config.sip, endpoint).await?;
         let sip_address = sip.local_addr();
         let (records, writer) = RecordWriter::spawn(store.clone());
+        let (legs, new_legs) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
-            library: FlowLibrary::new(store.clone(), config.default_flow.clone()),
+            library: FlowLibrary::new(store.clone(), config.default_flow.clone())
+                .with_nodes(Arc::clone(&nodes)),
+            nodes,
             prompts: Prompts::new(
                 config.prompts_dir.clone(),
                 config.espeak.clone(),
@@ -76,9 +98,10 @@ impl CallEngine {
             config,
             sip,
             records,
+            legs,
         });
         let (stop, stopped) = oneshot::channel();
-        let dispatcher = tokio::spawn(dispatch(shared, events, stopped));
+        let dispatcher = tokio::spawn(dispatch(shared, events, new_legs, stopped));
         tracing::info!("SIP on udp:{sip_address}");
         Ok(CallEngine {
             sip_address,
@@ -103,16 +126,36 @@ impl CallEngine {
     }
 }
 
+/// Events of outgoing legs whose key the call's task has not registered yet (the far end
+/// can answer before `invite` returns), at most this many.
+const ORPHANS: usize = 1024;
+
 async fn dispatch(
     shared: Arc<Shared>,
     mut events: mpsc::Receiver<UaEvent>,
+    mut new_legs: mpsc::UnboundedReceiver<(CallKey, mpsc::UnboundedSender<Signal>)>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let mut calls: HashMap<CallKey, mpsc::UnboundedSender<Signal>> = HashMap::new();
+    // Outgoing legs → their caller's task.
+    let mut legs: HashMap<CallKey, mpsc::UnboundedSender<Signal>> = HashMap::new();
+    let mut orphans: VecDeque<UaEvent> = VecDeque::new();
     let mut tasks: JoinSet<CallKey> = JoinSet::new();
     loop {
         tokio::select! {
             _ = &mut stopped => break,
+            Some((leg, signal)) = new_legs.recv() => {
+                let (early, rest): (Vec<_>, Vec<_>) =
+                    orphans.drain(..).partition(|event| leg_of(event) == Some(leg));
+                orphans = rest.into();
+                let ended = early.iter().any(ends_leg);
+                for event in early {
+                    let _ = signal.send(Signal::Leg(Box::new(event)));
+                }
+                if !ended {
+                    legs.insert(leg, signal);
+                }
+            }
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 match done {
                     Ok(call) => { calls.remove(&call); }
@@ -125,23 +168,38 @@ async fn dispatch(
                     UaEvent::IncomingCall { call, from, to, offer, source } => {
                         tracing::info!(%call, %from, %to, %source, "incoming call");
                         let (signal, signals) = mpsc::unbounded_channel();
-                        calls.insert(call, signal);
-                        let incoming = Incoming { call, from, to, offer };
+                        calls.insert(call, signal.clone());
+                        let incoming = Incoming { call, from, to, offer, signal };
                         tasks.spawn(call::run(shared.clone(), incoming, signals));
                     }
-                    UaEvent::CallEnded { call, cause } => {
+                    UaEvent::CallEnded { call, cause } if !legs.contains_key(&call) => {
                         if let Some(signal) = calls.get(&call) {
                             let _ = signal.send(Signal::Ended(cause));
+                        } else {
+                            keep_orphan(&mut orphans, UaEvent::CallEnded { call, cause });
+                        }
+                    }
+                    UaEvent::CallEnded { .. }
+                    | UaEvent::Progress { .. }
+                    | UaEvent::Answered { .. }
+                    | UaEvent::Failed { .. } => {
+                        let Some(leg) = leg_of(&event) else { continue };
+                        let signal = if ends_leg(&event) {
+                            legs.remove(&leg)
+                        } else {
+                            legs.get(&leg).cloned()
+                        };
+                        match signal {
+                            Some(signal) => {
+                                let _ = signal.send(Signal::Leg(Box::new(event)));
+                            }
+                            None => keep_orphan(&mut orphans, event),
                         }
                     }
                     UaEvent::Refused { source, status } => {
                         tracing::warn!(%source, status, "INVITE refused by the SIP layer");
                     }
-                    UaEvent::Established { .. }
-                    | UaEvent::ReInvite { .. }
-                    | UaEvent::Progress { .. }
-                    | UaEvent::Answered { .. }
-                    | UaEvent::Failed { .. } => {}
+                    UaEvent::Established { .. } | UaEvent::ReInvite { .. } => {}
                 }
             }
         }
@@ -149,6 +207,7 @@ async fn dispatch(
     for signal in calls.values() {
         let _ = signal.send(Signal::Shutdown);
     }
+    drop(legs);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
     })
@@ -160,4 +219,29 @@ async fn dispatch(
         );
         tasks.abort_all();
     }
+}
+
+/// The outgoing leg an event is about, for events a leg can have.
+fn leg_of(event: &UaEvent) -> Option<CallKey> {
+    match event {
+        UaEvent::Progress { call, .. }
+        | UaEvent::Answered { call, .. }
+        | UaEvent::Failed { call, .. }
+        | UaEvent::CallEnded { call, .. } => Some(*call),
+        _ => None,
+    }
+}
+
+/// Whether the leg is gone after `event`.
+fn ends_leg(event: &UaEvent) -> bool {
+    matches!(event, UaEvent::Failed { .. } | UaEvent::CallEnded { .. })
+}
+
+/// Keeps an event for a leg not registered yet; the oldest goes when full (most are the
+/// `CallEnded` of inbound calls whose task already finished, which nobody will claim).
+fn keep_orphan(orphans: &mut VecDeque<UaEvent>, event: UaEvent) {
+    if orphans.len() >= ORPHANS {
+        orphans.pop_front();
+    }
+    orphans.push_back(event);
 }

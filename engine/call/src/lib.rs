@@ -12,18 +12,21 @@
 //! live in their crates. Here we only translate events and commands and own the tasks.
 //!
 //! Not connected yet (the executor is told at once, and the log says so): queues to
-//! agents (`no-agents`), transfers (`failed`), call and voicemail recording, custom Wasm
-//! nodes (an error outcome), outbound calls.
+//! agents (`no-agents`), transfers (`failed`), call and voicemail recording, outbound
+//! calls. Custom Wasm nodes run through [`NodeModules`] (`custom.rs`) on blocking threads.
 
 mod call;
 mod config;
+mod custom;
 mod engine;
 mod library;
 mod prompts;
 mod records;
+mod transfer;
 pub mod webhook;
 
-pub use config::CallConfig;
+pub use config::{CallConfig, TrunkConfig};
+pub use custom::{InstallError, NodeModules, ReqwestHttp};
 pub use engine::{CallEngine, StartError};
 pub use library::{FlowLibrary, Resolved, RouteError};
 pub use prompts::{PromptLoadError, Prompts};

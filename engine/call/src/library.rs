@@ -6,10 +6,12 @@
 //! within a second, and a burst of calls costs the database one query per second instead
 //! of two per call.
 
-use ramal_flow::Flow;
+use crate::custom::NodeModules;
+use ramal_flow::compile::CustomNodeInfo;
 use ramal_flow::sim::FlowSet;
+use ramal_flow::{Environment, Flow};
 use ramal_store::{Store, StoreError};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -53,6 +55,9 @@ pub struct FlowLibrary {
     default_flow: Option<String>,
     compiled: Mutex<Compiled>,
     routes: Mutex<HashMap<String, (Option<String>, Instant)>>,
+    /// Installed custom nodes: when set, custom nodes take their ports from the registry
+    /// and a flow pinning a module that is not installed does not compile.
+    nodes: Option<Arc<NodeModules>>,
 }
 
 #[derive(Debug, Default)]
@@ -61,6 +66,8 @@ struct Compiled {
     checked_at: Option<Instant>,
     /// (flow id, version) of every published flow the set was compiled from.
     versions: Vec<(String, i64)>,
+    /// The custom nodes the set was compiled with.
+    custom_nodes: Option<BTreeMap<(String, String), CustomNodeInfo>>,
     set: Arc<FlowSet>,
 }
 
@@ -72,7 +79,14 @@ impl FlowLibrary {
             default_flow,
             compiled: Mutex::new(Compiled::default()),
             routes: Mutex::new(HashMap::new()),
+            nodes: None,
         }
+    }
+
+    /// Compiles flows against the custom nodes installed in `nodes`.
+    pub fn with_nodes(mut self, nodes: Arc<NodeModules>) -> FlowLibrary {
+        self.nodes = Some(nodes);
+        self
     }
 
     /// The flow for a call to `dialled`.
@@ -134,20 +148,32 @@ impl FlowLibrary {
             .into_iter()
             .filter_map(|flow| flow.published_version.map(|version| (flow.id, version)))
             .collect();
+        let custom_nodes = match &self.nodes {
+            Some(nodes) => Some(nodes.custom_nodes().await?),
+            None => None,
+        };
         compiled.checked_at = Some(Instant::now());
-        if compiled.versions != versions || compiled.set.flows.is_empty() {
+        if compiled.versions != versions
+            || compiled.custom_nodes != custom_nodes
+            || compiled.set.flows.is_empty()
+        {
             let mut sources = Vec::with_capacity(versions.len());
             for (id, version) in &versions {
                 let published = self.store.flow_version(id, *version).await?;
                 sources.push((format!("{id}@{version}"), published.document));
             }
-            let set = FlowSet::compile(&sources);
+            let environment = Environment {
+                custom_nodes: custom_nodes.clone(),
+                ..Environment::default()
+            };
+            let set = FlowSet::compile_in(&sources, environment);
             for (source, diagnostics) in &set.diagnostics {
                 for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
                     tracing::warn!(%source, "published flow does not compile: {diagnostic}");
                 }
             }
             compiled.versions = versions.clone();
+            compiled.custom_nodes = custom_nodes;
             compiled.set = Arc::new(set);
         }
         Ok((compiled.set.clone(), versions))

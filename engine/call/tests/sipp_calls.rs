@@ -5,7 +5,7 @@
 //! sipp is Debian's `sip-tester`, which also ships the DTMF pcaps; espeak-ng is Debian's
 //! `espeak-ng`. `cargo xtask test` installs both; if either is missing these tests fail.
 
-use ramal_call::{CallConfig, CallEngine};
+use ramal_call::{CallConfig, CallEngine, TrunkConfig};
 use ramal_store::{CallRecord, Store};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -29,6 +29,11 @@ impl Harness {
     }
 
     async fn start_with(adjust: impl FnOnce(&mut CallConfig)) -> Harness {
+        Harness::start_flow("digits", adjust).await
+    }
+
+    /// An engine whose default flow is `tests/fixtures/{flow}.json`.
+    async fn start_flow(flow: &str, adjust: impl FnOnce(&mut CallConfig)) -> Harness {
         let directory = std::env::temp_dir().join(format!(
             "ramal-call-test-{}-{}",
             std::process::id(),
@@ -42,20 +47,21 @@ impl Harness {
         .await
         .expect("SQLite opens");
         let document = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digits.json"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{flow}.json")),
         )
         .expect("the fixture flow");
         store
-            .save_draft("digits", "Digits", &document, None, 1)
+            .save_draft(flow, flow, &document, None, 1)
             .await
             .expect("draft saved");
-        store.publish("digits", None, 2).await.expect("published");
+        store.publish(flow, None, 2).await.expect("published");
         let mut config = CallConfig {
             sip: SocketAddr::from(([127, 0, 0, 1], 0)),
             rtp_ports: 41_000..=41_999,
-            default_flow: Some("digits".into()),
+            default_flow: Some(flow.into()),
             prompts_dir: directory.join("prompts"),
             tts_cache_dir: directory.join("tts"),
+            recordings_dir: directory.join("recordings"),
             ..CallConfig::default()
         };
         adjust(&mut config);
@@ -80,14 +86,25 @@ impl Harness {
 
     /// Runs one sipp call through `scenario` (sipp's XML).
     async fn sipp_scenario(&self, scenario: String) -> (bool, String) {
+        let target = self.engine.sip_addr().to_string();
+        self.run_sipp(scenario, free_udp_port(), Some(target)).await
+    }
+
+    /// Runs sipp with `scenario` on SIP port `sip_port`: a UAC calling `target`, or (with
+    /// none) a UAS waiting for one call.
+    async fn run_sipp(
+        &self,
+        scenario: String,
+        sip_port: u16,
+        target: Option<String>,
+    ) -> (bool, String) {
         let path = self.directory.join(format!(
             "scenario-{}.xml",
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::write(&path, scenario).expect("scenario written");
-        let target = self.engine.sip_addr().to_string();
         let directory = self.directory.clone();
-        let (sip_port, media_port) = (free_udp_port(), free_udp_port() & !1);
+        let media_port = free_udp_port() & !1;
         tokio::task::spawn_blocking(move || {
             let output = Command::new("sipp")
                 .current_dir(&directory)
@@ -96,7 +113,7 @@ impl Harness {
                 .args(["-m", "1", "-s", "4000", "-i", "127.0.0.1", "-nostdin"])
                 .args(["-timeout", "30s", "-timeout_error"])
                 .args(["-p", &sip_port.to_string(), "-mp", &media_port.to_string()])
-                .arg(&target)
+                .args(target)
                 .output()
                 .expect("sipp runs (Debian package sip-tester; `cargo xtask test` installs it)");
             (
@@ -232,6 +249,246 @@ async fn a_hold_re_invite_is_answered_and_a_malformed_request_gets_400() {
     harness.stop().await;
 }
 
+/// A harness whose default flow records the call and transfers it to `carrier`, a trunk
+/// played by a sipp UAS on `trunk_port` that challenges with digest auth.
+async fn transfer_harness(trunk_port: u16) -> Harness {
+    Harness::start_flow("transfer", |config| {
+        config.trunks = vec![TrunkConfig {
+            name: "carrier".into(),
+            host: "127.0.0.1".into(),
+            port: trunk_port,
+            username: Some("ramal".into()),
+            password: Some("s3cret".into()),
+            caller_id: Some("551130000000".into()),
+            strip_prefix: Some("0".into()),
+            add_prefix: Some("55".into()),
+        }];
+    })
+    .await
+}
+
+/// Runs the caller (a UAC offering A-law, doing `actions` after the ACK and then `ending`)
+/// and the trunk (a UAS scenario) at once; returns both results.
+async fn caller_and_trunk(
+    harness: &Harness,
+    trunk_port: u16,
+    trunk: String,
+    actions: &str,
+    ending: &str,
+) -> ((bool, String), (bool, String)) {
+    let caller = SCENARIO
+        .replace("RTP/AVP 0 101", "RTP/AVP 8 101")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000")
+        .replace("ACTIONS", actions)
+        .replace("ENDING", ending);
+    let trunk_side = harness.run_sipp(trunk, trunk_port, None);
+    let caller_side = async {
+        // The UAS listens first.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        harness.sipp_scenario(caller).await
+    };
+    let (trunk_result, caller_result) = tokio::join!(trunk_side, caller_side);
+    (caller_result, trunk_result)
+}
+
+fn play_audio() -> String {
+    let pcap = Path::new(DTMF_PCAPS).join("g711a.pcap");
+    assert!(
+        pcap.exists(),
+        "{} is missing: install sip-tester",
+        pcap.display()
+    );
+    format!(
+        r#"<nop><action><exec play_pcap_audio="{}"/></action></nop>"#,
+        pcap.display()
+    )
+}
+
+/// Both channels of a stereo WAV: how many samples of each are not silence.
+fn voiced_samples(path: &Path) -> (usize, usize) {
+    let reader = hound::WavReader::open(path).expect("a WAV");
+    let spec = reader.spec();
+    assert_eq!((spec.channels, spec.sample_rate), (2, 8_000));
+    let samples: Vec<i16> = reader
+        .into_samples()
+        .map(|sample| sample.expect("a sample"))
+        .collect();
+    let voiced = |channel: usize| {
+        samples
+            .iter()
+            .skip(channel)
+            .step_by(2)
+            .filter(|sample| sample.unsigned_abs() > 64)
+            .count()
+    };
+    (voiced(0), voiced(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_through_a_challenging_trunk_is_bridged_and_recorded() {
+    let trunk_port = free_udp_port();
+    let harness = transfer_harness(trunk_port).await;
+    let trunk = TRUNK_ANSWERS
+        .replace("CHALLENGE", TRUNK_CHALLENGE)
+        .replace("PLAY", &play_audio());
+    let ((caller_ok, caller_output), (trunk_ok, trunk_output)) =
+        caller_and_trunk(&harness, trunk_port, trunk, &play_audio(), RECV_BYE).await;
+    assert!(trunk_ok, "the trunk's side failed:\n{trunk_output}");
+    assert!(caller_ok, "the caller's side failed:\n{caller_output}");
+    let call = harness.the_call().await;
+    assert_eq!(
+        path(&call),
+        ["start", "rec", "xfer", "done"],
+        "{:#}",
+        call.trace
+    );
+    assert_eq!(call.disposition.as_deref(), Some("transferred"));
+    let recording = call.recording.clone().expect("the call was recorded");
+    let (caller_voiced, far_voiced) =
+        voiced_samples(&harness.directory.join("recordings").join(&recording));
+    assert!(
+        caller_voiced > 8_000,
+        "the caller's channel holds their audio: {caller_voiced}"
+    );
+    assert!(
+        far_voiced > 8_000,
+        "the far end's channel holds the trunk's audio: {far_voiced}"
+    );
+    harness.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_trunk_fails_the_transfer_and_the_flow_goes_on() {
+    let trunk_port = free_udp_port();
+    let harness = transfer_harness(trunk_port).await;
+    let ((caller_ok, caller_output), (trunk_ok, trunk_output)) =
+        caller_and_trunk(&harness, trunk_port, TRUNK_BUSY.to_owned(), "", RECV_BYE).await;
+    assert!(trunk_ok, "the trunk's side failed:\n{trunk_output}");
+    assert!(caller_ok, "the caller's side failed:\n{caller_output}");
+    let call = harness.the_call().await;
+    assert_eq!(
+        path(&call),
+        ["start", "rec", "xfer", "failed"],
+        "{:#}",
+        call.trace
+    );
+    assert_eq!(call.disposition.as_deref(), Some("transfer-failed"));
+    harness.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_hangs_up_while_the_transfer_rings_cancels_it() {
+    let trunk_port = free_udp_port();
+    let harness = transfer_harness(trunk_port).await;
+    let ((caller_ok, caller_output), (trunk_ok, trunk_output)) = caller_and_trunk(
+        &harness,
+        trunk_port,
+        TRUNK_RINGS.to_owned(),
+        r#"<pause milliseconds="800"/>"#,
+        SEND_BYE,
+    )
+    .await;
+    assert!(caller_ok, "the caller's side failed:\n{caller_output}");
+    assert!(trunk_ok, "the trunk was not cancelled:\n{trunk_output}");
+    let call = harness.the_call().await;
+    assert_eq!(call.end_reason, "caller-hung-up");
+    assert_eq!(path(&call), ["start", "rec", "xfer"], "{:#}", call.trace);
+    harness.stop().await;
+}
+
+/// The first INVITE of a trunk scenario: challenged with 401 (MD5, qop=auth); the second
+/// must carry a valid Authorization for ramal / s3cret.
+const TRUNK_CHALLENGE: &str = r#"<recv request="INVITE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 401 Unauthorized
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      WWW-Authenticate: Digest realm="trunk.test", nonce="5eb1d2e0a1b2c3d4", qop="auth", algorithm=MD5
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <recv request="INVITE" rrs="true">
+    <action>
+      <ereg regexp="tag=([A-Za-z0-9]+)" search_in="hdr" header="From:" assign_to="fromtag,ramaltag"/>
+      <ereg regexp="sip:5511999990000@" search_in="msg" check_it="true" assign_to="rewritten"/>
+      <ereg regexp="From: &lt;sip:551130000000@" search_in="msg" check_it="true" assign_to="shown"/>
+      <verifyauth assign_to="authorized" username="ramal" password="s3cret"/>
+    </action>
+  </recv>
+  <Reference variables="rewritten,shown,fromtag"/>
+  <nop hide="true" test="authorized" next="good"/>
+  <send next="end">
+    <![CDATA[
+      SIP/2.0 403 Bad Credentials
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <label id="good"/>"#;
+
+const TRUNK_ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="trunk that answers">
+  CHALLENGE
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:carrier@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=carrier 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  PLAY
+  <pause milliseconds="3000"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:carrier@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+      To: <sip:5511999990000@[local_ip]>;tag=[$ramaltag]
+      [last_Call-ID:]
+      CSeq: 1 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+  <label id="end"/>
+</scenario>
+"#;
 /// A re-INVITE putting the call on hold (`sendonly`): the answer must be `recvonly`.
 const HOLD: &str = r#"<pause milliseconds="300"/>
   <send retrans="500">
@@ -375,3 +632,69 @@ const SEND_BYE: &str = r#"<send retrans="500">
     ]]>
   </send>
   <recv response="200"/>"#;
+
+/// A trunk that is busy.
+const TRUNK_BUSY: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="busy trunk">
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 486 Busy Here
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK"/>
+</scenario>
+"#;
+
+/// A trunk that rings and must be cancelled.
+const TRUNK_RINGS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="ringing trunk">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="([0-9]+) INVITE" search_in="hdr" header="CSeq:" assign_to="cseqline,invitecseq"/>
+    </action>
+  </recv>
+  <Reference variables="cseqline"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="CANCEL"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      CSeq: [$invitecseq] INVITE
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK"/>
+</scenario>
+"#;

@@ -43,6 +43,37 @@ const EXPECTED: &[(&str, &str, Needs)] = &[
     ("GET", "/api/calls", Needs::Supervisor),
     ("GET", "/api/calls/{id}", Needs::Supervisor),
     ("PUT", "/api/routes/{number}", Needs::Supervisor),
+    ("GET", "/api/trunks", Needs::Supervisor),
+    ("POST", "/api/trunks", Needs::Supervisor),
+    ("GET", "/api/trunks/{id}", Needs::Supervisor),
+    ("PUT", "/api/trunks/{id}", Needs::Supervisor),
+    ("DELETE", "/api/trunks/{id}", Needs::Supervisor),
+    ("GET", "/api/queues", Needs::Supervisor),
+    ("POST", "/api/queues", Needs::Supervisor),
+    ("GET", "/api/queues/{id}", Needs::Supervisor),
+    ("PUT", "/api/queues/{id}", Needs::Supervisor),
+    ("DELETE", "/api/queues/{id}", Needs::Supervisor),
+    ("GET", "/api/campaigns", Needs::Login),
+    ("POST", "/api/campaigns", Needs::Supervisor),
+    ("GET", "/api/campaigns/{id}", Needs::Login),
+    ("PUT", "/api/campaigns/{id}", Needs::Supervisor),
+    ("DELETE", "/api/campaigns/{id}", Needs::Supervisor),
+    ("POST", "/api/campaigns/{id}/status", Needs::Supervisor),
+    ("GET", "/api/campaigns/{id}/dispositions", Needs::Login),
+    ("POST", "/api/campaigns/{id}/dispositions", Needs::Supervisor),
+    ("PUT", "/api/campaigns/{id}/dispositions/{disposition_id}", Needs::Supervisor),
+    ("DELETE", "/api/campaigns/{id}/dispositions/{disposition_id}", Needs::Supervisor),
+    ("GET", "/api/campaigns/{id}/results", Needs::Login),
+    ("POST", "/api/campaigns/{id}/results", Needs::Login),
+    ("GET", "/api/contact-lists", Needs::Supervisor),
+    ("POST", "/api/contact-lists", Needs::Supervisor),
+    ("GET", "/api/contact-lists/{id}", Needs::Supervisor),
+    ("GET", "/api/contact-lists/{id}/contacts", Needs::Supervisor),
+    ("POST", "/api/contact-lists/{id}/contacts", Needs::Supervisor),
+    ("GET", "/api/contact-lists/{id}/imports", Needs::Supervisor),
+    ("POST", "/api/contact-lists/{id}/imports", Needs::Supervisor),
+    ("GET", "/api/openapi.json", Needs::Nothing),
+    ("GET", "/api/docs", Needs::Nothing),
 ];
 
 /// What each caller has.
@@ -94,6 +125,7 @@ async fn every_route_is_in_the_access_table_and_each_role_gets_exactly_its_share
                 let uri = path
                     .replace("/api/tokens/{id}", "/api/tokens/999999")
                     .replace("{number}", "4000")
+                    .replace("{disposition_id}", "1")
                     .replace("{id}", "reception");
                 let body = if *path == "/api/auth/login" { "{}" } else { "" };
                 let reply = app.call(method, &uri, &caller, body).await;

@@ -11,7 +11,7 @@ use sqlx::Row;
 use std::collections::{BTreeMap, HashSet};
 
 /// Whether a list may hold the same phone number twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Duplicates {
     /// Any number of contacts may share a number.
@@ -58,7 +58,7 @@ pub struct NewContactList {
 }
 
 /// A contact list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContactList {
     /// Id.
     pub id: i64,
@@ -75,7 +75,7 @@ pub struct ContactList {
 }
 
 /// One phone number of a contact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Phone {
     /// As typed.
     pub raw: String,
@@ -84,7 +84,7 @@ pub struct Phone {
 }
 
 /// A contact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Contact {
     /// Id.
     pub id: i64,
@@ -112,7 +112,7 @@ pub struct NewContact {
 }
 
 /// Where an import stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportStatus {
     /// Still going (or its process died: nothing half-written is visible either way).
@@ -143,7 +143,7 @@ impl ImportStatus {
 }
 
 /// The record of one import.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContactImport {
     /// Id.
     pub id: i64,

@@ -23,6 +23,10 @@ pub enum StoreError {
         /// Why.
         message: String,
     },
+    /// The input is not acceptable, field by field (with paths such as
+    /// `schedule.windows[2].start`).
+    #[error(transparent)]
+    Validation(#[from] crate::validation::ValidationErrors),
     /// The database URL cannot be used.
     #[error("bad database URL: {0}")]
     Url(String),

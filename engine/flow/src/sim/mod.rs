@@ -31,9 +31,14 @@ impl FlowSet {
     /// Compiles `(name, json)` sources. A flow that calls another is compiled after it;
     /// sources that never compile keep their diagnostics.
     pub fn compile(sources: &[(String, String)]) -> FlowSet {
+        FlowSet::compile_in(sources, Environment::default())
+    }
+
+    /// Like [`FlowSet::compile`], in `environment` (e.g. with the installed custom nodes);
+    /// the compiled flows are added to its `flows`.
+    pub fn compile_in(sources: &[(String, String)], mut environment: Environment) -> FlowSet {
         let mut set = FlowSet::default();
         let mut remaining: Vec<&(String, String)> = sources.iter().collect();
-        let mut environment = Environment::default();
         // Each pass compiles what it can; a pass that adds nothing ends the loop.
         loop {
             let mut progressed = false;

@@ -6,7 +6,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ramal_flow::Diagnostic;
-use ramal_store::StoreError;
+use ramal_store::{FieldError, StoreError, ValidationErrors};
 use serde_json::json;
 
 /// An error an endpoint returns.
@@ -51,6 +51,15 @@ pub enum ApiError {
         /// Flow diagnostics, when the problem is a flow.
         diagnostics: Vec<Diagnostic>,
     },
+    /// Invalid fields, each with its path (`schedule.windows[2].start`) and code.
+    #[error("{} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    /// The body is larger than the endpoint accepts.
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit.
+        limit: usize,
+    },
     /// A failure of ours; the details are logged, not sent.
     #[error("internal error")]
     Internal(String),
@@ -61,6 +70,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound { .. } => ApiError::NotFound(error.to_string()),
             StoreError::Conflict(message) => ApiError::Conflict(message),
+            StoreError::Validation(ValidationErrors(fields)) => ApiError::Invalid(fields),
             StoreError::Invalid { field, message } => ApiError::Unprocessable {
                 code: "field.invalid",
                 message: format!("{field}: {message}"),
@@ -84,6 +94,8 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation.failed"),
+            ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body.too_large"),
             ApiError::Internal(details) => {
                 tracing::error!(%details, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
@@ -94,6 +106,9 @@ impl IntoResponse for ApiError {
             && !diagnostics.is_empty()
         {
             body["error"]["diagnostics"] = json!(diagnostics);
+        }
+        if let ApiError::Invalid(fields) = &self {
+            body["error"]["fields"] = json!(fields);
         }
         let mut response = (status, Json(body)).into_response();
         if let ApiError::TooManyAttempts { retry_after_secs } = self {

@@ -6,19 +6,28 @@
 //! saying who may call it.
 //!
 //! Roles: `admin` may do everything; `supervisor` works on flows (read, save, publish,
-//! validate, test, the schema) but not users or tokens; `agent` has only `/api/auth/*`
-//! for now — the agent console's endpoints (their calls, their state) will be theirs, and
-//! flow documents are not. Without logging in: `/`, `/healthz` and `/api/auth/login`.
+//! validate, test, the schema), trunks, queues, campaigns, dispositions and contacts, but
+//! not users or tokens; `agent` has `/api/auth/*`, reads the campaigns they are assigned
+//! to with their dispositions, and records and reads their own disposition results — flow
+//! documents and configuration are not theirs. Without logging in: `/`, `/healthz` and `/api/auth/login`.
 
 mod auth;
+mod body;
 mod calls;
+mod campaigns;
+mod contacts;
 mod error;
 mod flows;
+mod openapi;
 mod session;
 mod tokens;
+mod trunks;
 mod users;
 
 pub use auth::{ClientAddress, CurrentUser, SESSION_COOKIE, Via};
+pub use body::MAX_JSON_BYTES;
+pub use contacts::MAX_IMPORT_BYTES;
+pub use openapi::document as openapi_document;
 pub use error::ApiError;
 pub use session::{
     LOGIN_WINDOW_MS, LoginLimiter, MAX_LOGIN_FAILURES, SESSION_IDLE_MS, Sessions, sha256_hex,
@@ -184,6 +193,37 @@ fn table() -> Vec<Entry> {
         route(Get, "/api/calls", Supervisor, "call records, newest first, with their paths (`?limit=N`, at most 500)", calls::list),
         route(Get, "/api/calls/{id}", Supervisor, "one call record with its executor trace", calls::get),
         route(Put, "/api/routes/{number}", Supervisor, "route calls to `number` to a flow: `{flow_id}`", calls::set_route),
+        route(Get, "/api/trunks", Supervisor, "trunks (outbound routes); passwords are never shown", trunks::list),
+        route(Post, "/api/trunks", Supervisor, "create a trunk: `{name, host, port, transport, username, password, caller_id, rewrite_rules}`", trunks::create),
+        route(Get, "/api/trunks/{id}", Supervisor, "one trunk", trunks::get),
+        route(Put, "/api/trunks/{id}", Supervisor, "replace a trunk (no `password` keeps it, `\"\"` removes it)", trunks::update),
+        route(Delete, "/api/trunks/{id}", Supervisor, "delete a trunk no campaign uses", trunks::delete),
+        route(Get, "/api/queues", Supervisor, "queues with their members", trunks::list_queues),
+        route(Post, "/api/queues", Supervisor, "create a queue: `{name, strategy, ring_timeout_secs, …, overflow, members}`", trunks::create_queue),
+        route(Get, "/api/queues/{id}", Supervisor, "one queue", trunks::get_queue),
+        route(Put, "/api/queues/{id}", Supervisor, "replace a queue and its members", trunks::update_queue),
+        route(Delete, "/api/queues/{id}", Supervisor, "delete a queue nothing uses", trunks::delete_queue),
+        route(Get, "/api/campaigns", AnyUser, "campaigns (an agent: those they are assigned to)", campaigns::list),
+        route(Post, "/api/campaigns", Supervisor, "create a campaign, as a draft", campaigns::create),
+        route(Get, "/api/campaigns/{id}", AnyUser, "one campaign (an agent: one they are assigned to)", campaigns::get),
+        route(Put, "/api/campaigns/{id}", Supervisor, "replace a campaign's configuration", campaigns::update),
+        route(Delete, "/api/campaigns/{id}", Supervisor, "delete a campaign no call was dispositioned in", campaigns::delete),
+        route(Post, "/api/campaigns/{id}/status", Supervisor, "`{status}`: draft → active ⇄ paused → finished", campaigns::set_status),
+        route(Get, "/api/campaigns/{id}/dispositions", AnyUser, "a campaign's dispositions and their forms", campaigns::dispositions),
+        route(Post, "/api/campaigns/{id}/dispositions", Supervisor, "add a disposition: `{name, positive, form?}`", campaigns::create_disposition),
+        route(Put, "/api/campaigns/{id}/dispositions/{disposition_id}", Supervisor, "change a disposition (a form results used gets a new version)", campaigns::update_disposition),
+        route(Delete, "/api/campaigns/{id}/dispositions/{disposition_id}", Supervisor, "delete a disposition no result uses", campaigns::delete_disposition),
+        route(Get, "/api/campaigns/{id}/results", AnyUser, "disposition results by id, `?after=&limit=` (an agent: their own)", campaigns::results),
+        route(Post, "/api/campaigns/{id}/results", AnyUser, "disposition a call: `{call_id, disposition_id, contact_id?, values}`", campaigns::record_result),
+        route(Get, "/api/contact-lists", Supervisor, "contact lists", contacts::lists),
+        route(Post, "/api/contact-lists", Supervisor, "create a list: `{name, default_country, duplicates?, columns?}`", contacts::create_list),
+        route(Get, "/api/contact-lists/{id}", Supervisor, "one contact list", contacts::get_list),
+        route(Get, "/api/contact-lists/{id}/contacts", Supervisor, "contacts by id, `?after=&limit=`, or `?phone=` (typed any way)", contacts::contacts),
+        route(Post, "/api/contact-lists/{id}/contacts", Supervisor, "add a contact: `{fields, phones}`", contacts::add_contact),
+        route(Get, "/api/contact-lists/{id}/imports", Supervisor, "a list's CSV imports, newest first", contacts::imports),
+        route(Post, "/api/contact-lists/{id}/imports", Supervisor, "import a CSV (the body, streamed): `?mode=&encoding=&delimiter=&phones=&ignore=&country=&source=` → the report", contacts::import),
+        route(Get, "/api/openapi.json", Public, "this API as an OpenAPI 3.1 document", openapi::serve_document),
+        route(Get, "/api/docs", Public, "the API documentation page", openapi::docs_page),
     ]
 }
 

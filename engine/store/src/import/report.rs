@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Why a row was not imported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RejectReason {
     /// The row has a different number of columns than the header.
@@ -106,7 +106,7 @@ impl std::fmt::Display for RejectReason {
 }
 
 /// A row that was not imported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RejectedRow {
     /// The line of the file (1-based, the header is line 1) on which the row starts.
     pub line: u64,
@@ -155,7 +155,7 @@ impl Progress {
 }
 
 /// The end of an import.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ImportReport {
     /// The `contact_imports` row that records it.
     pub import_id: i64,
