@@ -432,8 +432,9 @@ impl Driver {
         if self.leg.is_some() {
             return Err("a transfer is already ringing".into());
         }
+        let trunks = transfer::trunks(&self.shared.config, &self.shared.store).await;
         let config = &self.shared.config;
-        let target = transfer::target(config, to, trunk, caller_id, &self.caller)
+        let target = transfer::target(&trunks, to, trunk, caller_id, &self.caller)
             .map_err(|error| error.to_string())?;
         let destination = transfer::resolve(&target)
             .await

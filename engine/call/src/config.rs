@@ -1,6 +1,7 @@
 //! How the call engine runs: where it listens, which ports media may use, which flow answers
 //! numbers without a route, where prompts and the TTS cache live.
 
+pub use ramal_store::RewriteRule;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -21,10 +22,8 @@ pub struct TrunkConfig {
     pub password: Option<String>,
     /// The caller ID to show, unless the flow sets one.
     pub caller_id: Option<String>,
-    /// Removed from the front of numbers that start with it.
-    pub strip_prefix: Option<String>,
-    /// Put in front of every number (after stripping).
-    pub add_prefix: Option<String>,
+    /// How numbers are rewritten before dialling, in order.
+    pub rewrite: Vec<RewriteRule>,
 }
 
 impl Default for TrunkConfig {
@@ -36,8 +35,7 @@ impl Default for TrunkConfig {
             username: None,
             password: None,
             caller_id: None,
-            strip_prefix: None,
-            add_prefix: None,
+            rewrite: Vec::new(),
         }
     }
 }
@@ -50,8 +48,7 @@ impl std::fmt::Debug for TrunkConfig {
             .field("port", &self.port)
             .field("username", &self.username)
             .field("caller_id", &self.caller_id)
-            .field("strip_prefix", &self.strip_prefix)
-            .field("add_prefix", &self.add_prefix)
+            .field("rewrite", &self.rewrite)
             .finish_non_exhaustive()
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub library: FlowLibrary,
     pub prompts: Prompts,
     pub webhooks: Webhooks,
+    /// The store (stored trunks are read at transfer time).
+    pub store: Store,
     /// Outgoing legs' keys, sent to the dispatcher so their events reach the call's task.
     pub legs: mpsc::UnboundedSender<(CallKey, mpsc::UnboundedSender<Signal>)>,
     pub nodes: Arc<NodeModules>,
@@ -99,6 +101,7 @@ impl CallEngine {
             sip,
             records,
             legs,
+            store: store.clone(),
         });
         let (stop, stopped) = oneshot::channel();
         let dispatcher = tokio::spawn(dispatch(shared, events, new_legs, stopped));

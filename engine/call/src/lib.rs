@@ -25,7 +25,7 @@ mod records;
 mod transfer;
 pub mod webhook;
 
-pub use config::{CallConfig, TrunkConfig};
+pub use config::{CallConfig, RewriteRule, TrunkConfig};
 pub use custom::{InstallError, NodeModules, ReqwestHttp};
 pub use engine::{CallEngine, StartError};
 pub use library::{FlowLibrary, Resolved, RouteError};

@@ -9,6 +9,7 @@ use crate::config::{CallConfig, TrunkConfig};
 use ramal_flow::execution::CommandId;
 use ramal_media::RtpSession;
 use ramal_sip::{CallKey, UacCredentials};
+use ramal_store::{Store, Transport, rewrite_number};
 use std::net::SocketAddr;
 use thiserror::Error;
 
@@ -46,18 +47,40 @@ pub(crate) struct Target {
     pub credentials: Option<UacCredentials>,
 }
 
-/// The number as the trunk wants it: `strip_prefix` removed (when present), `add_prefix`
-/// put in front.
-pub(crate) fn rewrite(number: &str, trunk: &TrunkConfig) -> String {
-    let stripped = trunk
-        .strip_prefix
-        .as_deref()
-        .and_then(|prefix| number.strip_prefix(prefix))
-        .unwrap_or(number);
-    format!(
-        "{}{stripped}",
-        trunk.add_prefix.as_deref().unwrap_or_default()
-    )
+/// The trunks a transfer may use: those configured at start-up, then those stored (created
+/// through the API), read afresh for every transfer. A stored trunk over TCP is left out
+/// (SIP over TCP is not built yet).
+pub(crate) async fn trunks(config: &CallConfig, store: &Store) -> Vec<TrunkConfig> {
+    let mut trunks = config.trunks.clone();
+    let stored = match store.trunks().await {
+        Ok(stored) => stored,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the stored trunks");
+            return trunks;
+        }
+    };
+    for trunk in stored {
+        if trunk.transport != Transport::Udp || trunks.iter().any(|t| t.name == trunk.name) {
+            continue;
+        }
+        let credentials = match store.trunk_credentials(trunk.id).await {
+            Ok(credentials) => credentials,
+            Err(error) => {
+                tracing::error!(trunk = %trunk.name, %error, "cannot read the trunk's credentials");
+                continue;
+            }
+        };
+        trunks.push(TrunkConfig {
+            name: trunk.name,
+            host: trunk.host,
+            port: u16::try_from(trunk.port).unwrap_or(5060),
+            username: credentials.as_ref().map(|c| c.username.clone()),
+            password: credentials.map(|c| c.password),
+            caller_id: trunk.caller_id,
+            rewrite: trunk.rewrite_rules,
+        });
+    }
+    trunks
 }
 
 fn is_number(text: &str) -> bool {
@@ -73,7 +96,7 @@ fn is_number(text: &str) -> bool {
 /// `trunk` (or the first configured trunk). `caller_id` overrides the trunk's, which
 /// overrides `caller`.
 pub(crate) fn target(
-    config: &CallConfig,
+    trunks: &[TrunkConfig],
     to: &str,
     trunk: Option<&str>,
     caller_id: Option<&str>,
@@ -82,13 +105,12 @@ pub(crate) fn target(
     let to = to.trim();
     let chosen = match trunk {
         Some(name) => Some(
-            config
-                .trunks
+            trunks
                 .iter()
                 .find(|t| t.name == name)
                 .ok_or_else(|| TargetError::UnknownTrunk(name.to_owned()))?,
         ),
-        None => config.trunks.first(),
+        None => trunks.first(),
     };
     let shown = |trunk: Option<&TrunkConfig>| {
         caller_id
@@ -127,7 +149,7 @@ pub(crate) fn target(
         return Err(TargetError::BadTarget(to.to_owned()));
     }
     let trunk = chosen.ok_or_else(|| TargetError::NoTrunk(to.to_owned()))?;
-    let number = rewrite(to, trunk);
+    let number = rewrite_number(&trunk.rewrite, to);
     let uri = format!("sip:{number}@{}:{}", trunk.host, trunk.port);
     Ok(Target {
         to: format!("<{uri}>"),
@@ -171,8 +193,9 @@ pub(crate) struct Leg {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::RewriteRule;
 
-    fn config() -> CallConfig {
+    fn config() -> Vec<TrunkConfig> {
         CallConfig {
             trunks: vec![
                 TrunkConfig {
@@ -182,8 +205,12 @@ mod tests {
                     username: Some("ramal".into()),
                     password: Some("s3cret".into()),
                     caller_id: Some("551130000000".into()),
-                    strip_prefix: Some("0".into()),
-                    add_prefix: Some("55".into()),
+                    rewrite: vec![
+                        RewriteRule::StripPrefix { prefix: "0".into() },
+                        RewriteRule::AddPrefix {
+                            prefix: "55".into(),
+                        },
+                    ],
                 },
                 TrunkConfig {
                     name: "backup".into(),
@@ -193,6 +220,7 @@ mod tests {
             ],
             ..CallConfig::default()
         }
+        .trunks
     }
 
     #[test]
@@ -234,9 +262,8 @@ mod tests {
 
     #[test]
     fn bad_targets_are_errors() {
-        let none = CallConfig::default();
         assert_eq!(
-            target(&none, "1234", None, None, "x"),
+            target(&[], "1234", None, None, "x"),
             Err(TargetError::NoTrunk("1234".into()))
         );
         assert_eq!(

@@ -5,8 +5,8 @@
 //! sipp is Debian's `sip-tester`, which also ships the DTMF pcaps; espeak-ng is Debian's
 //! `espeak-ng`. `cargo xtask test` installs both; if either is missing these tests fail.
 
-use ramal_call::{CallConfig, CallEngine, TrunkConfig};
-use ramal_store::{CallRecord, Store};
+use ramal_call::{CallConfig, CallEngine, RewriteRule, TrunkConfig};
+use ramal_store::{CallRecord, Store, Transport, TrunkSpec};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -250,21 +250,48 @@ async fn a_hold_re_invite_is_answered_and_a_malformed_request_gets_400() {
 }
 
 /// A harness whose default flow records the call and transfers it to `carrier`, a trunk
-/// played by a sipp UAS on `trunk_port` that challenges with digest auth.
-async fn transfer_harness(trunk_port: u16) -> Harness {
-    Harness::start_flow("transfer", |config| {
-        config.trunks = vec![TrunkConfig {
+/// played by a sipp UAS on `trunk_port` that challenges with digest auth. The trunk is
+/// configured at start-up, or (`stored`) created in the store as the API would.
+async fn transfer_harness(trunk_port: u16, stored: bool) -> Harness {
+    let rewrite = vec![
+        RewriteRule::StripPrefix { prefix: "0".into() },
+        RewriteRule::AddPrefix {
+            prefix: "55".into(),
+        },
+    ];
+    let configured = TrunkConfig {
+        name: "carrier".into(),
+        host: "127.0.0.1".into(),
+        port: trunk_port,
+        username: Some("ramal".into()),
+        password: Some("s3cret".into()),
+        caller_id: Some("551130000000".into()),
+        rewrite: rewrite.clone(),
+    };
+    let harness = Harness::start_flow("transfer", |config| {
+        if !stored {
+            config.trunks = vec![configured];
+        }
+    })
+    .await;
+    if stored {
+        let spec = TrunkSpec {
             name: "carrier".into(),
             host: "127.0.0.1".into(),
-            port: trunk_port,
+            port: u32::from(trunk_port),
+            transport: Transport::Udp,
             username: Some("ramal".into()),
             password: Some("s3cret".into()),
             caller_id: Some("551130000000".into()),
-            strip_prefix: Some("0".into()),
-            add_prefix: Some("55".into()),
-        }];
-    })
-    .await
+            rewrite_rules: rewrite,
+        };
+        harness
+            .store
+            .create_trunk(&spec, None, 1)
+            .await
+            .expect("the trunk is stored");
+    }
+    harness
 }
 
 /// Runs the caller (a UAC offering A-law, doing `actions` after the ACK and then `ending`)
@@ -327,7 +354,7 @@ fn voiced_samples(path: &Path) -> (usize, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_through_a_challenging_trunk_is_bridged_and_recorded() {
     let trunk_port = free_udp_port();
-    let harness = transfer_harness(trunk_port).await;
+    let harness = transfer_harness(trunk_port, true).await;
     let trunk = TRUNK_ANSWERS
         .replace("CHALLENGE", TRUNK_CHALLENGE)
         .replace("PLAY", &play_audio());
@@ -360,7 +387,7 @@ async fn a_transfer_through_a_challenging_trunk_is_bridged_and_recorded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_trunk_fails_the_transfer_and_the_flow_goes_on() {
     let trunk_port = free_udp_port();
-    let harness = transfer_harness(trunk_port).await;
+    let harness = transfer_harness(trunk_port, false).await;
     let ((caller_ok, caller_output), (trunk_ok, trunk_output)) =
         caller_and_trunk(&harness, trunk_port, TRUNK_BUSY.to_owned(), "", RECV_BYE).await;
     assert!(trunk_ok, "the trunk's side failed:\n{trunk_output}");
@@ -379,7 +406,7 @@ async fn a_busy_trunk_fails_the_transfer_and_the_flow_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_who_hangs_up_while_the_transfer_rings_cancels_it() {
     let trunk_port = free_udp_port();
-    let harness = transfer_harness(trunk_port).await;
+    let harness = transfer_harness(trunk_port, false).await;
     let ((caller_ok, caller_output), (trunk_ok, trunk_output)) = caller_and_trunk(
         &harness,
         trunk_port,

@@ -142,6 +142,7 @@ impl Config {
             default_flow: Some(self.default_flow.clone()),
             prompts_dir: self.prompts.clone(),
             tts_cache_dir: self.data_dir.join("tts-cache"),
+            recordings_dir: self.data_dir.join("recordings"),
             max_calls: self.max_calls,
             requests_per_source: self.sip_rate_limit,
             ..ramal_call::CallConfig::default()
