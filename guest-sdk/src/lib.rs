@@ -204,10 +204,16 @@ pub trait Node {
     fn run(ctx: &Context, params: Self::Params) -> Result<Outcome, NodeError>;
 }
 
-/// Parses a node's params; `null` (no params) reads as an empty object.
+/// Parses a node's params; `null` (no params) reads as an empty object. The host's own
+/// setting `digits_from` (which variable fills [`Context::digits`]) is left out.
 pub fn parse_params<P: DeserializeOwned>(params: &Value) -> Result<P, NodeError> {
     let params = match params {
         Value::Null => Value::Object(Map::new()),
+        Value::Object(fields) => {
+            let mut fields = fields.clone();
+            fields.remove("digits_from");
+            Value::Object(fields)
+        }
         other => other.clone(),
     };
     serde_json::from_value(params).map_err(|error| NodeError::InvalidParams(error.to_string()))
@@ -312,6 +318,13 @@ mod tests {
             a: u32,
         }
         assert_eq!(parse_params::<P>(&Value::Null).map(|p| p.a), Ok(0));
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Strict {
+            a: u32,
+        }
+        let strict = parse_params::<Strict>(&json!({"a": 2, "digits_from": "cpf"}));
+        assert_eq!(strict.map(|p| p.a), Ok(2));
         assert!(matches!(
             parse_params::<P>(&json!({"a": "x"})),
             Err(NodeError::InvalidParams(_))

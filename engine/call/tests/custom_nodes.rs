@@ -40,8 +40,11 @@ fn component(name: &str) -> Option<Vec<u8>> {
     }
 }
 
-async fn registry() -> (Arc<NodeModules>, PathBuf) {
-    let path = std::env::temp_dir().join(format!("ramal_custom_nodes_{}.db", std::process::id()));
+async fn registry(test: &str) -> (Arc<NodeModules>, PathBuf) {
+    let path = std::env::temp_dir().join(format!(
+        "ramal_custom_nodes_{test}_{}.db",
+        std::process::id()
+    ));
     let store = Store::open(&format!("sqlite://{}", path.display()))
         .await
         .expect("SQLite opens");
@@ -110,7 +113,7 @@ async fn cpf_check_routes_a_call() {
     let Some(wasm) = component("cpf-check") else {
         return;
     };
-    let (nodes, path) = registry().await;
+    let (nodes, path) = registry("routes").await;
     let installed = nodes
         .install(wasm.clone(), None, 1_000)
         .await
@@ -161,7 +164,7 @@ async fn cpf_check_routes_a_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flow_pinning_a_module_that_is_not_installed_does_not_compile_and_a_missing_module_fails_the_node()
  {
-    let (nodes, path) = registry().await;
+    let (nodes, path) = registry("missing").await;
     let custom_nodes = nodes.custom_nodes().await.expect("the registry answers");
     let environment = Environment {
         custom_nodes: Some(custom_nodes),

@@ -70,7 +70,8 @@ impl Node for CpfCheck {
             "additionalProperties": false,
             "properties": {
                 "field": { "type": "string", "default": "cpf" },
-                "min_digits": { "type": "integer", "minimum": 1, "maximum": 11, "default": 3 }
+                "min_digits": { "type": "integer", "minimum": 1, "maximum": 11, "default": 3 },
+                "digits_from": { "type": "string", "description": "the variable with the typed digits (host setting)" }
             }
         }))
     }
