@@ -413,3 +413,50 @@ async fn the_openapi_document_lists_every_route_of_the_table() {
             .is_some_and(|html| html.contains("/api/openapi.json"))
     );
 }
+
+#[tokio::test]
+async fn calls_are_listed_page_by_page_with_the_next_cursor_in_a_header() {
+    let app = app().await;
+    let sara = app.session("sara").await;
+    let calls: Vec<ramal_store::CallRecord> = (0..5)
+        .map(|n| {
+            serde_json::from_value(json!({
+                "id": format!("call-{n}"), "direction": "inbound", "caller": "100", "callee": "4000",
+                "flow_id": if n == 2 { "sales" } else { "reception" }, "flow_version": 1,
+                "started_at": 1_000 + n / 2, "answered_at": null, "ended_at": 9_000,
+                "end_reason": "normal", "disposition": null, "trace": [], "variables": {},
+                "surveys": [], "recording": null
+            }))
+            .expect("a call record")
+        })
+        .collect();
+    app.state.store.record_calls(&calls).await.unwrap();
+    let mut seen = Vec::new();
+    let mut uri = "/api/calls?limit=2".to_owned();
+    loop {
+        let reply = app.call("GET", &uri, &sara, "").await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        seen.extend(
+            reply
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|call| call["id"].as_str().unwrap().to_owned()),
+        );
+        let Some(next) = reply.headers.get("x-next-after") else {
+            break;
+        };
+        uri = format!("/api/calls?limit=2&after={}", next.to_str().unwrap());
+    }
+    assert_eq!(seen, ["call-4", "call-2", "call-3", "call-0", "call-1"]);
+    let reply = app.call("GET", "/api/calls?flow_id=sales", &sara, "").await;
+    assert_eq!(reply.body.as_array().map(Vec::len), Some(1));
+    let reply = app
+        .call("GET", "/api/calls?after=nonsense", &sara, "")
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::BAD_REQUEST, "query.after")
+    );
+}

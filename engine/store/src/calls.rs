@@ -105,6 +105,33 @@ impl Store {
         })
     }
 
+    /// Up to `limit` calls in the order of [`Store::recent_calls`] (newest first, then by
+    /// id) that come after the call `after` = `(started_at, id)` — keyset paging: pass the
+    /// last call of the previous page — optionally only those that ran flow `flow_id`.
+    pub async fn calls_page(
+        &self,
+        after: Option<(i64, &str)>,
+        flow_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let (after_started, after_id) = after.unzip();
+        with_pool!(self, pool => {
+            sqlx::query(select_call!(
+                "WHERE (CAST($1 AS BIGINT) IS NULL OR started_at < $1 OR (started_at = $1 AND id > CAST($2 AS TEXT))) \
+                 AND (CAST($3 AS TEXT) IS NULL OR flow_id = $3) ORDER BY started_at DESC, id LIMIT $4"
+            ))
+            .bind(after_started)
+            .bind(after_id)
+            .bind(flow_id)
+            .bind(limit.clamp(0, 10_000))
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(call_of)
+            .collect()
+        })
+    }
+
     /// One call by id.
     pub async fn call_record(&self, id: &str) -> Result<CallRecord, StoreError> {
         with_pool!(self, pool => {

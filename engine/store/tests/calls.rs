@@ -104,3 +104,45 @@ async fn inbound_routes_point_numbers_at_existing_flows() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn calls_are_paged_newest_first_by_a_cursor_and_filtered_by_flow() {
+    on_both_backends(|store| async move {
+        let mut calls = Vec::new();
+        for (id, started_at, flow) in [
+            ("a", 1_000, "reception"),
+            ("b", 2_000, "sales"),
+            ("c", 2_000, "reception"),
+            ("d", 2_000, "reception"),
+            ("e", 3_000, "reception"),
+        ] {
+            let mut call = record(id, started_at);
+            call.flow_id = Some(flow.into());
+            calls.push(call);
+        }
+        store.record_calls(&calls).await.unwrap();
+        let mut seen = Vec::new();
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let cursor = after.as_ref().map(|(at, id)| (*at, id.as_str()));
+            let page = store.calls_page(cursor, None, 2).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some((last.started_at, last.id.clone()));
+            seen.extend(page.iter().map(|call| call.id.clone()));
+        }
+        assert_eq!(
+            seen,
+            ["e", "b", "c", "d", "a"],
+            "the order of recent_calls, no gaps or repeats"
+        );
+        let reception: Vec<String> = store
+            .calls_page(Some((3_000, "e")), Some("reception"), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|call| call.id)
+            .collect();
+        assert_eq!(reception, ["c", "d", "a"]);
+    })
+    .await;
+}

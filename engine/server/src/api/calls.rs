@@ -4,6 +4,7 @@
 use super::{ApiError, AppState, CurrentUser, now_ms, parse_json};
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue};
 use ramal_store::CallRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,13 +16,20 @@ const MAX_LIMIT: i64 = 500;
 #[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
     limit: Option<i64>,
+    after: Option<String>,
+    flow_id: Option<String>,
 }
 
-/// `GET /api/calls?limit=N`: the newest calls first (default 50, at most 500).
+/// The header that carries the cursor of the next page.
+const NEXT_AFTER: &str = "x-next-after";
+
+/// `GET /api/calls?limit=N&after=CURSOR&flow_id=F`: the newest calls first (default 50,
+/// at most 500). When the page is full, the `x-next-after` header holds the cursor of the
+/// next one (`started_at.id` of the last call); the body stays a plain array.
 pub(super) async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Vec<CallRecord>>, ApiError> {
+) -> Result<(HeaderMap, Json<Vec<CallRecord>>), ApiError> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::BadRequest {
@@ -29,7 +37,30 @@ pub(super) async fn list(
             message: format!("limit must be 1 to {MAX_LIMIT}"),
         });
     }
-    Ok(Json(state.store.recent_calls(limit).await?))
+    let after = match &query.after {
+        None => None,
+        Some(cursor) => Some(
+            cursor
+                .split_once('.')
+                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
+                .ok_or_else(|| ApiError::BadRequest {
+                    code: "query.after",
+                    message: format!("`{cursor}` is not a cursor from `{NEXT_AFTER}`"),
+                })?,
+        ),
+    };
+    let calls = state
+        .store
+        .calls_page(after, query.flow_id.as_deref(), limit)
+        .await?;
+    let mut headers = HeaderMap::new();
+    if i64::try_from(calls.len()).is_ok_and(|count| count == limit)
+        && let Some(last) = calls.last()
+        && let Ok(value) = HeaderValue::from_str(&format!("{}.{}", last.started_at, last.id))
+    {
+        headers.insert(NEXT_AFTER, value);
+    }
+    Ok((headers, Json(calls)))
 }
 
 /// `GET /api/calls/{id}`: one call with its trace.

@@ -190,7 +190,7 @@ fn table() -> Vec<Entry> {
         route(Post, "/api/flows/{id}/publish", Supervisor, "publish the draft as the next version (refused if it has errors)", flows::publish),
         route(Post, "/api/flows/{id}/test", Supervisor, "run call scripts against the draft (body: the script)", flows::test),
         route(Get, "/api/schema/flow", Supervisor, "the flow document's JSON Schema", flows::schema),
-        route(Get, "/api/calls", Supervisor, "call records, newest first, with their paths (`?limit=N`, at most 500)", calls::list),
+        route(Get, "/api/calls", Supervisor, "call records, newest first, with their paths: `?limit=N` (at most 500), `&flow_id=`, `&after=` the `x-next-after` header of the previous page", calls::list),
         route(Get, "/api/calls/{id}", Supervisor, "one call record with its executor trace", calls::get),
         route(Put, "/api/routes/{number}", Supervisor, "route calls to `number` to a flow: `{flow_id}`", calls::set_route),
         route(Get, "/api/trunks", Supervisor, "trunks (outbound routes); passwords are never shown", trunks::list),
