@@ -173,6 +173,7 @@ async fn answer_and_run(
         signal: incoming.signal,
         leg: None,
         recorder: None,
+        message: None,
         rtp,
         clock: tokio::time::Instant::now(),
         execution: Execution::start(resolved.flow, info, Instant::from_millis(0)),
@@ -182,6 +183,7 @@ async fn answer_and_run(
     };
     let end_reason = driver.run(signals).await;
     driver.hang_up_leg().await;
+    driver.finish_message(false).await;
     record.end_reason = end_reason;
     if let Some(recording) = driver.finish_recording().await {
         record.recording = Some(recording);
@@ -209,6 +211,8 @@ struct Driver {
     leg: Option<Leg>,
     /// The recording, once a `record` node started it.
     recorder: Option<(mpsc::Sender<RecordedFrame>, RecordingTask)>,
+    /// A voicemail message being taken.
+    message: Option<Message>,
     rtp: RtpSession,
     clock: tokio::time::Instant,
     execution: Execution,
@@ -243,6 +247,7 @@ impl Driver {
                 .execution
                 .poll_timeout()
                 .map(|at| self.clock + Duration::from_millis(at.as_millis()));
+            let message_deadline = self.message.as_ref().and_then(|message| message.deadline);
             let ring_deadline = self
                 .leg
                 .as_ref()
@@ -254,6 +259,7 @@ impl Driver {
                     self.execution.handle_timeout(now);
                 }
                 () = sleep_until(ring_deadline) => self.transfer_unanswered().await,
+                () = sleep_until(message_deadline) => self.finish_message(true).await,
                 Some(event) = leg_media(&mut self.leg) => {
                     if event == MediaEvent::RtpTimeout
                         && let Some(leg) = &self.leg
@@ -263,7 +269,17 @@ impl Driver {
                     }
                 }
                 Some(event) = self.rtp.next_event() => match event {
-                    MediaEvent::Digit { key } => self.handle(Event::Digit { digit: key }),
+                    MediaEvent::Digit { key } => {
+                        let ends_message = self.message.as_ref().is_some_and(|message| {
+                            message.recording.is_some() && message.terminator == Some(key)
+                        });
+                        if ends_message {
+                            self.finish_message(true).await;
+                        } else {
+                            self.handle(Event::Digit { digit: key });
+                        }
+                    }
+                    MediaEvent::PlaybackFinished { id: BEEP } => self.start_message(),
                     MediaEvent::PlaybackFinished { id } => {
                         let id = CommandId(u32::try_from(id.0).unwrap_or(u32::MAX));
                         if self.pending_prompts.remove(&id) {
@@ -281,6 +297,8 @@ impl Driver {
                 signal = signals.recv() => match signal {
                     Some(Signal::Leg(event)) => self.on_leg_event(*event).await,
                     Some(Signal::Ended(cause)) => {
+                        // A message left before hanging up is kept and reaches the flow.
+                        self.finish_message(true).await;
                         self.handle(Event::CallerHungUp);
                         return end_reason_of(cause).into();
                     }
@@ -341,6 +359,13 @@ impl Driver {
                     if self.pending_prompts.remove(&id) {
                         self.rtp.stop(PlaybackId(u64::from(id.0)));
                     }
+                    if self
+                        .message
+                        .as_ref()
+                        .is_some_and(|message| message.id == id)
+                    {
+                        self.finish_message(false).await;
+                    }
                 }
                 Command::Http { id, request } => {
                     let webhooks = self.shared.webhooks.clone();
@@ -396,12 +421,14 @@ impl Driver {
                     });
                 }
                 Command::StartRecording { .. } => self.start_recording().await,
-                Command::RecordMessage { id, .. } => {
-                    tracing::warn!(call = %self.call, "voicemail recording is not available yet");
-                    self.handle(Event::RecordingFinished {
-                        id,
-                        recording: String::new(),
-                    });
+                Command::RecordMessage {
+                    id,
+                    mailbox,
+                    max_duration,
+                    terminator,
+                } => {
+                    self.begin_message(id, mailbox.as_deref(), max_duration, terminator)
+                        .await
                 }
                 Command::SurveyAnswered {
                     survey,
@@ -593,6 +620,136 @@ impl Driver {
                 tracing::error!(call = %self.call, %error, "recording task failed");
                 None
             }
+        }
+    }
+}
+
+/// The beep before a voicemail message (not an executor prompt: ids above `u32::MAX`).
+const BEEP: PlaybackId = PlaybackId(u64::MAX);
+
+/// A voicemail message: the beep plays, then the caller's side is recorded until the
+/// terminator key, the maximum duration or the hang-up.
+struct Message {
+    id: CommandId,
+    terminator: Option<char>,
+    max_duration: Duration,
+    path: std::path::PathBuf,
+    /// The name reported to the flow: the path under the recordings directory.
+    name: String,
+    /// Set when the beep has played.
+    deadline: Option<tokio::time::Instant>,
+    recording: Option<(mpsc::Sender<RecordedFrame>, RecordingTask)>,
+}
+
+/// 400 ms of 1 kHz at −12 dBFS.
+fn beep() -> ramal_media::Pcm {
+    let samples: Vec<i16> = (0..3_200)
+        .map(|n| {
+            let phase = 2.0 * std::f64::consts::PI * 1_000.0 * f64::from(n) / 8_000.0;
+            (phase.sin() * 8_200.0) as i16
+        })
+        .collect();
+    ramal_media::Pcm::from(samples)
+}
+
+/// A mailbox name as a directory name: `[A-Za-z0-9_-]`, at most 64, `default` if empty.
+fn mailbox_dir(mailbox: Option<&str>) -> String {
+    let name: String = mailbox
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        "default".into()
+    } else {
+        name
+    }
+}
+
+impl Driver {
+    /// `RecordMessage`: plays the beep; recording starts when it ends.
+    async fn begin_message(
+        &mut self,
+        id: CommandId,
+        mailbox: Option<&str>,
+        max_duration: Duration,
+        terminator: Option<char>,
+    ) {
+        self.finish_message(false).await;
+        let mailbox = mailbox_dir(mailbox);
+        let name = format!("voicemail/{mailbox}/{}-{}.wav", self.record_id, id.0);
+        let path = self.shared.config.recordings_dir.join(&name);
+        if let Some(dir) = path.parent()
+            && let Err(error) = tokio::fs::create_dir_all(dir).await
+        {
+            tracing::error!(call = %self.call, dir = %dir.display(), %error, "cannot take a message");
+            self.handle(Event::RecordingFinished {
+                id,
+                recording: String::new(),
+            });
+            return;
+        }
+        self.rtp.play(BEEP, beep(), false);
+        self.message = Some(Message {
+            id,
+            terminator,
+            max_duration,
+            path,
+            name,
+            deadline: None,
+            recording: None,
+        });
+    }
+
+    /// The beep ended: record the caller.
+    fn start_message(&mut self) {
+        let Some(message) = self.message.as_mut() else {
+            return;
+        };
+        if message.recording.is_some() {
+            return;
+        }
+        match Recorder::spawn_mono(&message.path, ramal_media::Direction::Received) {
+            Ok((sender, task)) => {
+                self.rtp.record_message_to(Some(sender.clone()));
+                message.recording = Some((sender, task));
+                message.deadline = Some(tokio::time::Instant::now() + message.max_duration);
+            }
+            Err(error) => {
+                tracing::error!(call = %self.call, %error, "cannot take a message");
+                let id = message.id;
+                self.message = None;
+                self.handle(Event::RecordingFinished {
+                    id,
+                    recording: String::new(),
+                });
+            }
+        }
+    }
+
+    /// Ends the message being taken, if any; with `deliver`, tells the executor its name
+    /// (empty when nothing was recorded).
+    async fn finish_message(&mut self, deliver: bool) {
+        let Some(message) = self.message.take() else {
+            return;
+        };
+        self.rtp.stop(BEEP);
+        let mut recording = String::new();
+        if let Some((sender, task)) = message.recording {
+            self.rtp.record_message_to(None);
+            drop(sender);
+            match task.await {
+                Ok(Ok(_)) => recording = message.name,
+                Ok(Err(error)) => tracing::error!(call = %self.call, %error, "message lost"),
+                Err(error) => tracing::error!(call = %self.call, %error, "message task failed"),
+            }
+        }
+        if deliver {
+            self.handle(Event::RecordingFinished {
+                id: message.id,
+                recording,
+            });
         }
     }
 }

@@ -725,3 +725,69 @@ const TRUNK_RINGS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv request="ACK"/>
 </scenario>
 "#;
+
+/// Runs one caller offering A-law (so g711a.pcap's audio is accepted) into `harness`.
+async fn alaw_caller(harness: &Harness, actions: &str, ending: &str) -> (bool, String) {
+    let caller = SCENARIO
+        .replace("RTP/AVP 0 101", "RTP/AVP 8 101")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000")
+        .replace("ACTIONS", actions)
+        .replace("ENDING", ending);
+    harness.sipp_scenario(caller).await
+}
+
+/// The message a voicemail call left: its name in the flow variable, and its voiced samples.
+fn left_message(harness: &Harness, call: &CallRecord) -> (String, usize) {
+    let name = call.variables["message"]
+        .as_str()
+        .expect("the flow stored the message's name")
+        .to_owned();
+    assert!(
+        name.starts_with("voicemail/sales/") && name.ends_with(".wav"),
+        "{name}"
+    );
+    let reader = hound::WavReader::open(harness.directory.join("recordings").join(&name))
+        .expect("the message is a WAV");
+    assert_eq!(
+        reader.spec().channels,
+        1,
+        "a message is the caller's side only"
+    );
+    let voiced = reader
+        .into_samples::<i16>()
+        .filter(|sample| sample.as_ref().is_ok_and(|s| s.unsigned_abs() > 64))
+        .count();
+    (name, voiced)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_runs_to_its_maximum_and_the_flow_gets_its_name() {
+    let harness = Harness::start_flow("voicemail", |_| {}).await;
+    let (ok, output) = alaw_caller(&harness, &play_audio(), RECV_BYE).await;
+    assert!(ok, "sipp's call failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(path(&call), ["start", "vm", "bye"], "{:#}", call.trace);
+    assert_eq!(call.disposition.as_deref(), Some("left-message"));
+    let (_, voiced) = left_message(&harness, &call);
+    assert!(
+        voiced > 8_000,
+        "the caller's audio is in the message: {voiced}"
+    );
+    harness.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_hangs_up_after_speaking_leaves_the_message() {
+    let harness = Harness::start_flow("voicemail", |_| {}).await;
+    let actions = format!(r#"{}<pause milliseconds="1500"/>"#, play_audio());
+    let (ok, output) = alaw_caller(&harness, &actions, SEND_BYE).await;
+    assert!(ok, "sipp's call failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(call.end_reason, "caller-hung-up");
+    let (_, voiced) = left_message(&harness, &call);
+    assert!(
+        voiced > 4_000,
+        "the caller's audio is in the message: {voiced}"
+    );
+    harness.stop().await;
+}

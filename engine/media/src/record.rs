@@ -9,7 +9,8 @@
 //!
 //! [`Recorder::spawn`] runs a timeline on a blocking thread that writes the WAV under a
 //! temporary name and renames it when the last sender is dropped, so a file under the final
-//! name is always whole.
+//! name is always whole. [`Recorder::spawn_mono`] keeps one direction only (a voicemail
+//! message: what the caller said).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -156,9 +157,24 @@ impl Recorder {
     /// to [`crate::RtpSession::record_to`] (clone it for more legs) and the task that
     /// finishes the file once every sender is dropped.
     pub fn spawn(path: &Path) -> Result<(mpsc::Sender<RecordedFrame>, RecordingTask), RecordError> {
+        Recorder::start(path, None)
+    }
+
+    /// As [`Recorder::spawn`], writing a mono WAV of `direction` only.
+    pub fn spawn_mono(
+        path: &Path,
+        direction: Direction,
+    ) -> Result<(mpsc::Sender<RecordedFrame>, RecordingTask), RecordError> {
+        Recorder::start(path, Some(direction))
+    }
+
+    fn start(
+        path: &Path,
+        only: Option<Direction>,
+    ) -> Result<(mpsc::Sender<RecordedFrame>, RecordingTask), RecordError> {
         let temporary = path.with_extension("wav.part");
         let spec = hound::WavSpec {
-            channels: 2,
+            channels: if only.is_some() { 1 } else { 2 },
             sample_rate: SAMPLE_RATE,
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
@@ -177,7 +193,7 @@ impl Recorder {
         let start = Instant::now();
         let path = path.to_path_buf();
         let task = tokio::task::spawn_blocking(move || {
-            write_all(receiver, writer, start, &temporary, &path)
+            write_all(receiver, writer, start, only, &temporary, &path)
         });
         let task = tokio::spawn(async move {
             task.await
@@ -191,9 +207,16 @@ fn write_all(
     mut receiver: mpsc::Receiver<RecordedFrame>,
     mut writer: hound::WavWriter<BufWriter<File>>,
     start: Instant,
+    only: Option<Direction>,
     temporary: &Path,
     path: &Path,
 ) -> Result<Recording, RecordError> {
+    // Interleaved (left, right) samples; a mono file keeps one of each pair.
+    let keep = |index: usize| match only {
+        None => true,
+        Some(Direction::Received) => index.is_multiple_of(2),
+        Some(Direction::Sent) => !index.is_multiple_of(2),
+    };
     let wav_error = |source| RecordError::Wav {
         path: temporary.to_path_buf(),
         source,
@@ -204,14 +227,21 @@ fn write_all(
         let at = frame.at.saturating_duration_since(start);
         let at =
             u64::try_from(at.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000).unwrap_or(u64::MAX);
+        if only.is_some_and(|direction| direction != frame.direction) {
+            continue;
+        }
         timeline.push(frame.direction, at, &frame.samples, &mut out);
-        for sample in out.drain(..) {
-            writer.write_sample(sample).map_err(wav_error)?;
+        for (index, sample) in out.drain(..).enumerate() {
+            if keep(index) {
+                writer.write_sample(sample).map_err(wav_error)?;
+            }
         }
     }
     timeline.finish(&mut out);
-    for sample in out.drain(..) {
-        writer.write_sample(sample).map_err(wav_error)?;
+    for (index, sample) in out.drain(..).enumerate() {
+        if keep(index) {
+            writer.write_sample(sample).map_err(wav_error)?;
+        }
     }
     writer.finalize().map_err(wav_error)?;
     std::fs::rename(temporary, path).map_err(|source| RecordError::Io {
@@ -306,6 +336,43 @@ mod tests {
         timeline.finish(&mut out);
         let right = channel(&out, 1);
         assert_eq!(right.iter().filter(|&&s| s == 9).count(), 160);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_mono_recorder_keeps_one_direction() {
+        let dir = std::env::temp_dir().join(format!("ramal-record-mono-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let path = dir.join("message.wav");
+        let (sender, task) = Recorder::spawn_mono(&path, Direction::Received).expect("starts");
+        let start = Instant::now();
+        for index in 0..25u32 {
+            let at = start + std::time::Duration::from_millis(u64::from(index) * 20);
+            for (direction, value) in [(Direction::Received, 100), (Direction::Sent, -100)] {
+                sender
+                    .send(RecordedFrame {
+                        direction,
+                        at,
+                        samples: frame(value),
+                    })
+                    .await
+                    .expect("the recorder is running");
+            }
+        }
+        drop(sender);
+        task.await.expect("joins").expect("finishes");
+        let reader = hound::WavReader::open(&path).expect("a WAV");
+        assert_eq!(reader.spec().channels, 1);
+        let samples: Vec<i16> = reader
+            .into_samples()
+            .map(|s| s.expect("a sample"))
+            .collect();
+        assert!(samples.len() >= 25 * 160, "{}", samples.len());
+        assert!(
+            samples.iter().all(|&s| s == 100 || s == 0),
+            "only the caller's side"
+        );
+        assert!(samples.iter().filter(|&&s| s == 100).count() >= 24 * 160);
+        std::fs::remove_dir_all(&dir).expect("cleans up");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

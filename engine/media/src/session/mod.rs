@@ -156,7 +156,16 @@ enum Command {
     },
     RelayTo(Option<AudioSink>),
     Live(Frame),
-    RecordTo(Option<mpsc::Sender<RecordedFrame>>),
+    RecordTo(Tap, Option<mpsc::Sender<RecordedFrame>>),
+}
+
+/// The session's two recording taps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tap {
+    /// The whole call.
+    Call = 0,
+    /// A message (voicemail).
+    Message = 1,
 }
 
 /// Where a session's relayed audio goes: another session (see [`RtpSession::relay_to`]).
@@ -316,7 +325,13 @@ impl RtpSession {
 
     /// Copies both directions of this leg's audio to `recorder` from now on; `None` stops.
     pub fn record_to(&self, recorder: Option<mpsc::Sender<RecordedFrame>>) {
-        self.command(Command::RecordTo(recorder));
+        self.command(Command::RecordTo(Tap::Call, recorder));
+    }
+
+    /// As [`Self::record_to`], on a second, independent tap — a voicemail message taken
+    /// while the whole call is also being recorded.
+    pub fn record_message_to(&self, recorder: Option<mpsc::Sender<RecordedFrame>>) {
+        self.command(Command::RecordTo(Tap::Message, recorder));
     }
 
     /// The next event, waiting for it; `None` only if the task has ended.

@@ -43,7 +43,8 @@ struct State {
     timed_out: bool,
     events: mpsc::UnboundedSender<MediaEvent>,
     relay: Option<AudioSink>,
-    recorder: Option<mpsc::Sender<RecordedFrame>>,
+    /// The recording taps, by [`super::Tap`].
+    recorders: [Option<mpsc::Sender<RecordedFrame>>; 2],
     /// The peer's samples not yet making a whole frame (for relaying and recording).
     partial: Frame,
     partial_len: usize,
@@ -68,7 +69,7 @@ pub(super) async fn run(
         timed_out: false,
         events,
         relay: None,
-        recorder: None,
+        recorders: [None, None],
         partial: [0; FRAME_SAMPLES],
         partial_len: 0,
     };
@@ -134,24 +135,25 @@ impl State {
                 self.partial_len = 0;
             }
             Command::Live(frame) => self.outbound.push_live(frame),
-            Command::RecordTo(recorder) => self.recorder = recorder,
+            Command::RecordTo(tap, recorder) => self.recorders[tap as usize] = recorder,
         }
     }
 
     fn record(&self, direction: Direction, samples: Frame) {
-        if let Some(recorder) = &self.recorder {
+        let frame = RecordedFrame {
+            direction,
+            at: std::time::Instant::now(),
+            samples,
+        };
+        for recorder in self.recorders.iter().flatten() {
             // A recorder that falls behind loses frames; the call never waits for it.
-            let _ = recorder.try_send(RecordedFrame {
-                direction,
-                at: std::time::Instant::now(),
-                samples,
-            });
+            let _ = recorder.try_send(frame);
         }
     }
 
     /// The peer's decoded samples, cut into whole frames for the relay and the recorder.
     fn forward_received(&mut self) {
-        if self.relay.is_none() && self.recorder.is_none() {
+        if self.relay.is_none() && self.recorders.iter().all(Option::is_none) {
             return;
         }
         let mut offset = 0;
