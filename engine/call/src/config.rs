@@ -72,6 +72,10 @@ pub struct CallConfig {
     pub recordings_dir: PathBuf,
     /// Outbound routes for transfers; the first is the default.
     pub trunks: Vec<TrunkConfig>,
+    /// Answer REGISTERs from agents' phones with this registrar (digest realm, algorithms,
+    /// expiry limits); `None`: REGISTER gets 405. Credentials are given at run time
+    /// ([`crate::CallEngine::set_phone_credentials`]).
+    pub registrar: Option<ramal_sip::RegistrarConfig>,
     /// The espeak-ng program.
     pub espeak: PathBuf,
     /// The voice for TTS prompts that name none.
@@ -103,6 +107,7 @@ impl Default for CallConfig {
             tts_cache_dir: PathBuf::from(".data/tts-cache"),
             recordings_dir: PathBuf::from(".data/recordings"),
             trunks: Vec::new(),
+            registrar: None,
             espeak: PathBuf::from("espeak-ng"),
             default_voice: "pt-BR".into(),
             max_calls: 200,

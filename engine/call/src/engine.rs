@@ -55,6 +55,7 @@ pub enum StartError {
 /// runtime's end.
 #[derive(Debug)]
 pub struct CallEngine {
+    phones: SipHandle,
     sip_address: SocketAddr,
     stop: oneshot::Sender<()>,
     dispatcher: JoinHandle<()>,
@@ -82,8 +83,10 @@ impl CallEngine {
         endpoint.ua.transaction.max_transactions = config.max_transactions;
         endpoint.rate_limit.per_second = config.requests_per_source;
         endpoint.rate_limit.burst = config.requests_per_source.saturating_mul(2);
+        endpoint.registrar = config.registrar.clone();
         let (sip, events) = SipEndpoint::bind(config.sip, endpoint).await?;
         let sip_address = sip.local_addr();
+        let phones = sip.clone();
         let (records, writer) = RecordWriter::spawn(store.clone());
         let (legs, new_legs) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -107,6 +110,7 @@ impl CallEngine {
         let dispatcher = tokio::spawn(dispatch(shared, events, new_legs, stopped));
         tracing::info!("SIP on udp:{sip_address}");
         Ok(CallEngine {
+            phones,
             sip_address,
             stop,
             dispatcher,
@@ -117,6 +121,23 @@ impl CallEngine {
     /// The bound SIP address.
     pub fn sip_addr(&self) -> SocketAddr {
         self.sip_address
+    }
+
+    /// Replaces the credentials agents' phones REGISTER with (SIP user name → credential;
+    /// see [`CallConfig::registrar`]).
+    pub async fn set_phone_credentials(
+        &self,
+        credentials: HashMap<String, ramal_sip::Credential>,
+    ) -> Result<(), ramal_sip::CommandError> {
+        self.phones.set_credentials(credentials).await
+    }
+
+    /// Where the phone of SIP user `aor` is registered now.
+    pub async fn registered(
+        &self,
+        aor: &str,
+    ) -> Result<Vec<ramal_sip::Binding>, ramal_sip::CommandError> {
+        self.phones.lookup(aor).await
     }
 
     /// Hangs up every call, waits (a few seconds at most) for them to end, writes their
@@ -201,6 +222,9 @@ async fn dispatch(
                     }
                     UaEvent::Refused { source, status } => {
                         tracing::warn!(%source, status, "INVITE refused by the SIP layer");
+                    }
+                    UaEvent::Registration { source, outcome } => {
+                        tracing::debug!(%source, ?outcome, "REGISTER");
                     }
                     UaEvent::Established { .. } | UaEvent::ReInvite { .. } => {}
                 }

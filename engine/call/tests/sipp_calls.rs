@@ -791,3 +791,90 @@ async fn a_caller_who_hangs_up_after_speaking_leaves_the_message() {
     );
     harness.stop().await;
 }
+
+/// A phone registering as 1001 with `password`; the second REGISTER must get `expect`.
+fn register_scenario(password: &str, expect: u16) -> String {
+    let register = |cseq: u32, auth: &str| {
+        format!(
+            r#"<send retrans="500">
+    <![CDATA[
+      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:1001@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:1001@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: {cseq} REGISTER
+      Contact: <sip:1001@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Expires: 120
+      {auth}
+      Content-Length: 0
+    ]]>
+  </send>"#
+        )
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="register">
+  {}
+  <recv response="401" auth="true"/>
+  {}
+  <recv response="{expect}"/>
+</scenario>
+"#,
+        register(1, ""),
+        register(
+            2,
+            &format!("[authentication username=1001 password={password}]")
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_phone_registers_with_digest_and_can_be_found() {
+    let harness = Harness::start_with(|config| {
+        let mut auth = ramal_sip::AuthConfig::new("ramal.test", b"0123456789abcdef".to_vec());
+        // sipp's digest client speaks MD5 only.
+        auth.algorithms = vec![ramal_sip::Algorithm::Md5];
+        config.registrar = Some(ramal_sip::RegistrarConfig::new(auth));
+    })
+    .await;
+    harness
+        .engine
+        .set_phone_credentials(std::collections::HashMap::from([(
+            "1001".to_owned(),
+            ramal_sip::Credential::hashed("1001", "ramal.test", "s3cret"),
+        )]))
+        .await
+        .expect("credentials set");
+    let (ok, output) = harness.sipp_scenario(register_scenario("wrong", 401)).await;
+    assert!(ok, "a wrong password must be challenged again:\n{output}");
+    assert!(
+        harness
+            .engine
+            .registered("1001")
+            .await
+            .expect("lookup")
+            .is_empty()
+    );
+
+    let (ok, output) = harness
+        .sipp_scenario(register_scenario("s3cret", 200))
+        .await;
+    assert!(ok, "the REGISTER failed:\n{output}");
+    let bindings = harness.engine.registered("1001").await.expect("lookup");
+    assert_eq!(bindings.len(), 1, "{bindings:?}");
+    assert!(
+        bindings[0].contact.starts_with("sip:1001@127.0.0.1:"),
+        "{bindings:?}"
+    );
+    assert!(
+        harness
+            .engine
+            .registered("1002")
+            .await
+            .expect("lookup")
+            .is_empty()
+    );
+    harness.stop().await;
+}

@@ -5,7 +5,7 @@
 //! agent ([`UserAgent`]), SDP offer/answer for audio ([`proto::sdp`]), a per-source rate
 //! limit, Digest authentication for both sides ([`proto::digest`]), a registrar for the
 //! agents' phones ([`Registrar`]), and the tokio UDP shell ([`transport::udp`]). TCP is
-//! still to come, and the registrar is not yet wired into the UDP shell.
+//! still to come.
 //!
 //! The [`proto`] core is sans-IO in the style of quinn-proto and str0m: a
 //! [`TransactionLayer`] takes datagrams, TU requests and time (`now`) in, and hands

@@ -24,8 +24,9 @@ mod inbound;
 mod tests;
 
 use super::dialog::{CallKey, CallState, Dialog, DialogTimer, EndCause, Role, header_uri};
-use super::digest::{DigestRequest, authorize};
+use super::digest::{Credential, DigestRequest, authorize};
 use super::message::{Header, Method, NewRequest, NewResponse, Response};
+use super::registrar::{Binding, RegisterOutcome, Registrar};
 use super::sdp::{Offer, SdpLimits};
 use super::time::Instant;
 use super::transaction::{Config, SendError, TransactionId, TransactionLayer, Transmit};
@@ -136,6 +137,13 @@ pub enum UaEvent {
         /// Why.
         cause: EndCause,
     },
+    /// A REGISTER was answered by the UA's registrar (see [`UserAgent::with_registrar`]).
+    Registration {
+        /// Where it came from.
+        source: SocketAddr,
+        /// What it did.
+        outcome: RegisterOutcome,
+    },
     /// A new INVITE was refused by the UA itself (503 over the limit, 488 for its offer).
     Refused {
         /// Where it came from.
@@ -216,6 +224,9 @@ pub struct UserAgent {
     by_transaction: HashMap<TransactionId, (CallKey, Purpose)>,
     /// Credentials of outgoing calls that may be challenged.
     uac_auth: HashMap<CallKey, UacAuth>,
+    /// The registrar for phones, if this UA is one, and the users' credentials.
+    registrar: Option<Registrar>,
+    credentials: HashMap<String, Credential>,
     timers: BTreeSet<(Instant, CallKey, DialogTimer)>,
     events: VecDeque<UaEvent>,
     next_call: u64,
@@ -232,11 +243,54 @@ impl UserAgent {
             by_tags: HashMap::new(),
             by_transaction: HashMap::new(),
             uac_auth: HashMap::new(),
+            registrar: None,
+            credentials: HashMap::new(),
             timers: BTreeSet::new(),
             events: VecDeque::new(),
             next_call: 1,
             counter: 0,
         }
+    }
+
+    /// Makes this UA answer REGISTERs with `registrar` (without one they get 405).
+    pub fn with_registrar(mut self, registrar: Registrar) -> Self {
+        self.registrar = Some(registrar);
+        self
+    }
+
+    /// Replaces the credentials REGISTERs are checked against (user name → credential).
+    pub fn set_credentials(&mut self, credentials: HashMap<String, Credential>) {
+        self.credentials = credentials;
+    }
+
+    /// The live contacts of `aor` (a phone's user part), newest first as the registrar keeps
+    /// them; none without a registrar.
+    pub fn lookup(&self, aor: &str, now: Instant) -> Vec<Binding> {
+        self.registrar
+            .as_ref()
+            .map(|registrar| registrar.lookup(aor, now))
+            .unwrap_or_default()
+    }
+
+    /// Answers a REGISTER through its server transaction `id`.
+    fn on_register(
+        &mut self,
+        id: TransactionId,
+        request: &super::message::Request,
+        source: SocketAddr,
+        now: Instant,
+    ) -> bool {
+        let Some(registrar) = self.registrar.as_mut() else {
+            return false;
+        };
+        let reply = registrar.handle_register(request, source, &self.credentials, now);
+        // The transaction may be gone; the phone then retransmits or gives up.
+        let _ = self.layer.send_response(id, reply.response, now);
+        self.events.push_back(UaEvent::Registration {
+            source,
+            outcome: reply.outcome,
+        });
+        true
     }
 
     /// The configuration.
@@ -267,7 +321,8 @@ impl UserAgent {
     /// When [`Self::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let dialog_timer = self.timers.first().map(|(at, _, _)| *at);
-        [self.layer.poll_timeout(), dialog_timer]
+        let expiry = self.registrar.as_ref().and_then(Registrar::poll_timeout);
+        [self.layer.poll_timeout(), dialog_timer, expiry]
             .into_iter()
             .flatten()
             .min()
@@ -282,6 +337,9 @@ impl UserAgent {
     /// Fires every timer due at `now`, the transaction layer's and the dialogs'.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.layer.handle_timeout(now);
+        if let Some(registrar) = self.registrar.as_mut() {
+            registrar.expire(now);
+        }
         self.process(now);
         while let Some(&(at, call, timer)) = self.timers.first() {
             if at > now {

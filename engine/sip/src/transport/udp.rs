@@ -9,10 +9,13 @@
 //! dropped or the shutdown future completes.
 
 use crate::proto::dialog::CallKey;
+use crate::proto::digest::Credential;
 use crate::proto::rate_limit::{RateLimit, RateLimiter, counts_against_limit};
+use crate::proto::registrar::{Binding, Registrar, RegistrarConfig};
 use crate::proto::time::Instant;
 use crate::proto::user_agent::{UaConfig, UaError, UaEvent, UacCredentials, UserAgent};
 use core::net::SocketAddr;
+use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
@@ -34,6 +37,8 @@ pub struct EndpointConfig {
     pub rate_limit: RateLimit,
     /// Capacity of the event channel; a full channel slows the endpoint down.
     pub event_capacity: usize,
+    /// Answer REGISTERs (agents' phones) with a registrar like this one; `None`: 405.
+    pub registrar: Option<RegistrarConfig>,
 }
 
 impl Default for EndpointConfig {
@@ -44,6 +49,7 @@ impl Default for EndpointConfig {
             contact_user: "ramal".into(),
             rate_limit: RateLimit::default(),
             event_capacity: 1024,
+            registrar: None,
         }
     }
 }
@@ -102,6 +108,8 @@ enum Command {
     Reject(CallKey, u16, String, Reply<()>),
     Hangup(CallKey, Reply<()>),
     Invite(Box<OutgoingCall>, Reply<CallKey>),
+    SetCredentials(HashMap<String, Credential>),
+    Lookup(String, oneshot::Sender<Vec<Binding>>),
 }
 
 /// The TU's side of an endpoint. Cloning shares the endpoint; it stops when every clone
@@ -154,6 +162,28 @@ impl SipHandle {
         self.call(|reply| Command::Hangup(call, reply)).await
     }
 
+    /// Replaces the credentials the registrar checks REGISTERs against (user name → HA1 or
+    /// password, see [`Credential`]).
+    pub async fn set_credentials(
+        &self,
+        credentials: HashMap<String, Credential>,
+    ) -> Result<(), CommandError> {
+        self.commands
+            .send(Command::SetCredentials(credentials))
+            .await
+            .map_err(|_| CommandError::Closed)
+    }
+
+    /// The phones registered for `aor` now ([`UserAgent::lookup`]).
+    pub async fn lookup(&self, aor: &str) -> Result<Vec<Binding>, CommandError> {
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(Command::Lookup(aor.to_owned(), reply))
+            .await
+            .map_err(|_| CommandError::Closed)?;
+        response.await.map_err(|_| CommandError::Closed)
+    }
+
     /// Places a call ([`UserAgent::invite`]).
     pub async fn invite(&self, call: OutgoingCall) -> Result<CallKey, CommandError> {
         self.call(|reply| Command::Invite(Box::new(call), reply))
@@ -195,7 +225,12 @@ impl SipEndpoint {
         let (events, event_receiver) = mpsc::channel(config.event_capacity.max(1));
         let driver = Driver {
             socket,
-            ua: UserAgent::new(config.ua),
+            ua: match config.registrar {
+                Some(registrar) => {
+                    UserAgent::new(config.ua).with_registrar(Registrar::new(registrar))
+                }
+                None => UserAgent::new(config.ua),
+            },
             limiter: RateLimiter::new(config.rate_limit),
             started: tokio::time::Instant::now(),
             events,
@@ -284,6 +319,10 @@ impl Driver {
             }
             Command::Hangup(call, reply) => {
                 let _ = reply.send(self.ua.hangup(call, now));
+            }
+            Command::SetCredentials(credentials) => self.ua.set_credentials(credentials),
+            Command::Lookup(aor, reply) => {
+                let _ = reply.send(self.ua.lookup(&aor, now));
             }
             Command::Invite(outgoing, reply) => {
                 let outgoing = *outgoing;

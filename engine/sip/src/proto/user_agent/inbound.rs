@@ -70,6 +70,9 @@ impl UserAgent {
             self.on_cancel(invite, now);
             return;
         }
+        if request.method == Method::Register && self.on_register(id, &request, source, now) {
+            return;
+        }
         let Some(to_tag) = request.to_tag.clone() else {
             match request.method {
                 Method::Invite => self.on_new_invite(id, request, source, now),

@@ -350,6 +350,7 @@ fn names(events: &[(u64, UaEvent)]) -> Vec<String> {
             UaEvent::Failed { status, .. } => format!("Failed {status}"),
             UaEvent::CallEnded { cause, .. } => format!("CallEnded {cause:?}"),
             UaEvent::Refused { status, .. } => format!("Refused {status}"),
+            UaEvent::Registration { outcome, .. } => format!("Registration {outcome:?}"),
         })
         .collect()
 }
