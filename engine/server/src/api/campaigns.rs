@@ -4,7 +4,7 @@
 //! reads their own results.
 
 use super::body::{JsonBody, Page, PageQuery};
-use super::{ApiError, AppState, CurrentUser, now_ms};
+use super::{ApiError, AppState, CurrentUser, Event, now_ms};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -27,6 +27,23 @@ async fn visible(state: &AppState, user: &CurrentUser, id: i64) -> Result<Campai
         Ok(campaign)
     } else {
         Err(ApiError::NotFound(format!("no campaign `{id}`")))
+    }
+}
+
+/// Tells `/api/events` where campaign `id` stands. A failure to count is logged, not
+/// returned: the change it reports is already stored.
+async fn publish_progress(state: &AppState, campaign: &Campaign) {
+    match state.store.positive_results(campaign.id).await {
+        Ok(positive) => state.events.publish(Event::CampaignProgress {
+            campaign_id: campaign.id,
+            status: campaign.status.as_str().to_owned(),
+            positive,
+            objective: campaign.spec.objective,
+            at: now_ms(),
+        }),
+        Err(error) => {
+            tracing::warn!(campaign = campaign.id, %error, "campaign progress not published")
+        }
     }
 }
 
@@ -104,12 +121,12 @@ pub(super) async fn set_status(
     Path(id): Path<i64>,
     JsonBody(change): JsonBody<StatusChange>,
 ) -> Result<Json<Campaign>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .set_campaign_status(id, change.status, Some(user.id), now_ms())
-            .await?,
-    ))
+    let campaign = state
+        .store
+        .set_campaign_status(id, change.status, Some(user.id), now_ms())
+        .await?;
+    publish_progress(&state, &campaign).await;
+    Ok(Json(campaign))
 }
 
 /// `GET /api/campaigns/{id}/dispositions`.
@@ -189,10 +206,11 @@ pub(super) async fn record_result(
     Path(id): Path<i64>,
     JsonBody(result): JsonBody<NewDispositionResult>,
 ) -> Result<(StatusCode, Json<DispositionResult>), ApiError> {
-    visible(&state, &user, id).await?;
+    let campaign = visible(&state, &user, id).await?;
     let recorded = state
         .store
         .record_disposition_result(id, user.id, &result, now_ms())
         .await?;
+    publish_progress(&state, &campaign).await;
     Ok((StatusCode::CREATED, Json(recorded)))
 }

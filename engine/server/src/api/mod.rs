@@ -17,6 +17,7 @@ mod calls;
 mod campaigns;
 mod contacts;
 mod error;
+mod events;
 mod flows;
 mod openapi;
 mod session;
@@ -29,6 +30,7 @@ pub use body::MAX_JSON_BYTES;
 pub use contacts::MAX_IMPORT_BYTES;
 pub use openapi::document as openapi_document;
 pub use error::ApiError;
+pub use events::{EVENT_BUFFER, Event, EventBus};
 pub use session::{
     LOGIN_WINDOW_MS, LoginLimiter, MAX_LOGIN_FAILURES, SESSION_IDLE_MS, Sessions, sha256_hex,
 };
@@ -53,6 +55,9 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     /// Failed logins.
     pub login_limiter: Arc<LoginLimiter>,
+    /// What happens (calls, nodes, agents, campaigns), for `/api/events`; the call engine
+    /// publishes into it too.
+    pub events: EventBus,
     /// Held while a flow draft is checked and saved or published, so a publish never
     /// takes a draft other than the one it validated (on this node).
     flow_writes: Arc<tokio::sync::Mutex<()>>,
@@ -66,6 +71,7 @@ impl AppState {
             sessions: Arc::new(Sessions::default()),
             login_limiter: Arc::new(LoginLimiter::default()),
             flow_writes: Arc::new(tokio::sync::Mutex::new(())),
+            events: EventBus::default(),
         }
     }
 }
@@ -222,6 +228,7 @@ fn table() -> Vec<Entry> {
         route(Post, "/api/contact-lists/{id}/contacts", Supervisor, "add a contact: `{fields, phones}`", contacts::add_contact),
         route(Get, "/api/contact-lists/{id}/imports", Supervisor, "a list's CSV imports, newest first", contacts::imports),
         route(Post, "/api/contact-lists/{id}/imports", Supervisor, "import a CSV (the body, streamed): `?mode=&encoding=&delimiter=&phones=&ignore=&country=&source=` → the report", contacts::import),
+        route(Get, "/api/events", AnyUser, "WebSocket: calls, nodes, agent states, campaign progress (an agent: theirs)", events::stream),
         route(Get, "/api/openapi.json", Public, "this API as an OpenAPI 3.1 document", openapi::serve_document),
         route(Get, "/api/docs", Public, "the API documentation page", openapi::docs_page),
     ]
