@@ -47,6 +47,14 @@ pub struct Config {
     /// more are dropped. Size it to your trunk's call rate.
     #[arg(long, env = "RAMAL_SIP_RATE_LIMIT", default_value_t = 100)]
     pub sip_rate_limit: u32,
+    /// Hosts custom nodes may reach over HTTP, comma-separated: `crm.example.com`, or
+    /// `*.example.com` for its subdomains. Empty: none.
+    #[arg(long, env = "RAMAL_NODE_HTTP_ALLOW", value_delimiter = ',')]
+    pub node_http_allow: Vec<String>,
+    /// Wall-clock time a custom node's run may spend in WebAssembly, in milliseconds (its
+    /// CPU is bounded separately, by fuel).
+    #[arg(long, env = "RAMAL_NODE_TIME_BUDGET_MS", default_value_t = 100)]
+    pub node_time_budget_ms: u64,
 }
 
 /// Where SIP listens: an address, or `off`.
@@ -129,6 +137,8 @@ impl Config {
             prompts: PathBuf::from("flows/prompts"),
             max_calls: 500,
             sip_rate_limit: 100,
+            node_http_allow: Vec::new(),
+            node_time_budget_ms: 100,
         }
     }
 
@@ -145,8 +155,20 @@ impl Config {
             recordings_dir: self.data_dir.join("recordings"),
             max_calls: self.max_calls,
             requests_per_source: self.sip_rate_limit,
+            nodes: self.nodes(),
             ..ramal_call::CallConfig::default()
         })
+    }
+
+    /// The Wasm host's configuration for custom nodes.
+    pub fn nodes(&self) -> ramal_wasm::HostConfig {
+        let mut nodes = ramal_wasm::HostConfig {
+            http_allowlist: self.node_http_allow.clone(),
+            ..ramal_wasm::HostConfig::default()
+        };
+        nodes.limits.time_budget =
+            std::time::Duration::from_millis(self.node_time_budget_ms.max(1));
+        nodes
     }
 
     /// The database URL to open.

@@ -7,6 +7,7 @@ use anyhow::Context;
 use ramal_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Runs the server on an already bound listener until `shutdown` completes, then drains
@@ -16,13 +17,24 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = open(&config).await?;
+    let mut state = open(&config).await?;
     let calls = match config.calls() {
-        Some(calls) => Some(
-            ramal_call::CallEngine::start(calls, state.store.clone())
-                .await
-                .context("starting the call engine")?,
-        ),
+        Some(calls) => {
+            // One Wasm host for calls and the API's uploads.
+            let http = ramal_call::ReqwestHttp::new().context("the custom nodes' HTTP client")?;
+            let host = ramal_wasm::WasmHost::new(calls.nodes.clone(), Arc::new(http))
+                .context("starting the Wasm host")?;
+            let nodes = Arc::new(ramal_call::NodeModules::new(
+                state.store.clone(),
+                Arc::new(host),
+            ));
+            state = state.with_nodes(Arc::clone(&nodes));
+            Some(
+                ramal_call::CallEngine::start_with_nodes(calls, state.store.clone(), nodes)
+                    .await
+                    .context("starting the call engine")?,
+            )
+        }
         None => None,
     };
     let address = listener.local_addr()?;

@@ -72,6 +72,8 @@ const EXPECTED: &[(&str, &str, Needs)] = &[
     ("POST", "/api/contact-lists/{id}/contacts", Needs::Supervisor),
     ("GET", "/api/contact-lists/{id}/imports", Needs::Supervisor),
     ("POST", "/api/contact-lists/{id}/imports", Needs::Supervisor),
+    ("GET", "/api/nodes", Needs::Supervisor),
+    ("POST", "/api/nodes", Needs::Admin),
     ("GET", "/api/events", Needs::Login),
     ("GET", "/api/openapi.json", Needs::Nothing),
     ("GET", "/api/docs", Needs::Nothing),

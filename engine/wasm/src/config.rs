@@ -5,8 +5,11 @@ use std::time::Duration;
 /// Limits applied to every run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Wall-clock time a run may spend in WebAssembly (time spent waiting for HTTP
-    /// answers does not count). Checked every millisecond.
+    /// CPU budget: fuel (about one unit per WebAssembly instruction) a run may burn.
+    /// Deterministic — a busy machine does not make a run fail. 10 M is a few ms.
+    pub fuel: u64,
+    /// Wall-clock backstop for a run's time in WebAssembly (waiting for HTTP answers does
+    /// not count; being descheduled by a busy machine does). Checked every millisecond.
     pub time_budget: Duration,
     /// Linear memory per instance, in bytes.
     pub memory_bytes: usize,
@@ -35,7 +38,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            time_budget: Duration::from_millis(10),
+            fuel: 10_000_000,
+            time_budget: Duration::from_millis(100),
             memory_bytes: 32 << 20,
             instances: 16,
             tables: 16,

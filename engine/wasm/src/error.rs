@@ -34,7 +34,13 @@ pub enum LoadError {
 /// A run failed. The call takes the node's `error` port; the message goes to the trace.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunError {
-    /// The run used up its time budget.
+    /// The run burned its CPU budget (fuel): an endless loop, or far too much work.
+    #[error("the node used up its CPU budget ({fuel} fuel)")]
+    CpuLimit {
+        /// The budget.
+        fuel: u64,
+    },
+    /// The run used up its wall-clock budget.
     #[error("the node ran out of time ({} ms budget)", .budget.as_millis())]
     Timeout {
         /// The budget.

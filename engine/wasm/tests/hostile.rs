@@ -48,10 +48,26 @@ fn check(name: &str, adjust: impl FnOnce(&mut HostConfig), expected: impl Fn(&Ru
 }
 
 #[test]
-fn an_infinite_loop_runs_out_of_time() {
+fn an_infinite_loop_burns_its_cpu_budget() {
+    let host = host_with(Arc::new(NoHttp), |_| {});
+    let Some(module) = load(&host, "hostile") else {
+        return;
+    };
+    let (result, took) = attack(&host, &module, "loop");
+    assert_eq!(result, Err(RunError::CpuLimit { fuel: 10_000_000 }));
+    assert!(
+        took < Duration::from_millis(500),
+        "stopped only after {took:?}"
+    );
+    still_works(&host, &module);
+}
+
+#[test]
+fn an_infinite_loop_with_unlimited_fuel_runs_out_of_wall_clock_time() {
     let budget = Duration::from_millis(20);
     let host = host_with(Arc::new(NoHttp), |config| {
-        config.limits.time_budget = budget
+        config.limits.time_budget = budget;
+        config.limits.fuel = u64::MAX;
     });
     let Some(module) = load(&host, "hostile") else {
         return;
@@ -103,7 +119,7 @@ fn a_huge_output_is_refused() {
     // 4 MiB fits in the guest's 32 MiB, not in the 64 KiB outcome.
     check(
         "huge-output",
-        |_| {},
+        |config| config.limits.fuel = 1 << 32,
         |error| matches!(error, RunError::OutputTooLarge { .. }),
     );
 }

@@ -19,6 +19,7 @@ mod contacts;
 mod error;
 mod events;
 mod flows;
+mod nodes;
 mod openapi;
 mod session;
 mod tokens;
@@ -28,9 +29,9 @@ mod users;
 pub use auth::{ClientAddress, CurrentUser, SESSION_COOKIE, Via};
 pub use body::MAX_JSON_BYTES;
 pub use contacts::MAX_IMPORT_BYTES;
-pub use openapi::document as openapi_document;
 pub use error::ApiError;
 pub use events::{EVENT_BUFFER, Event, EventBus};
+pub use openapi::document as openapi_document;
 pub use session::{
     LOGIN_WINDOW_MS, LoginLimiter, MAX_LOGIN_FAILURES, SESSION_IDLE_MS, Sessions, sha256_hex,
 };
@@ -61,6 +62,9 @@ pub struct AppState {
     /// Held while a flow draft is checked and saved or published, so a publish never
     /// takes a draft other than the one it validated (on this node).
     flow_writes: Arc<tokio::sync::Mutex<()>>,
+    /// Installed custom nodes and the Wasm host that checks uploads: the call engine's
+    /// when calls are served, else made on first use.
+    nodes: Arc<OnceLock<Arc<ramal_call::NodeModules>>>,
 }
 
 impl AppState {
@@ -72,7 +76,32 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::default()),
             flow_writes: Arc::new(tokio::sync::Mutex::new(())),
             events: EventBus::default(),
+            nodes: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Uses `nodes` (the call engine's) for custom-node uploads.
+    pub fn with_nodes(self, nodes: Arc<ramal_call::NodeModules>) -> AppState {
+        let _ = self.nodes.set(nodes);
+        self
+    }
+
+    /// The custom nodes; without the call engine's, a host for checking uploads.
+    fn nodes(&self) -> Result<Arc<ramal_call::NodeModules>, ApiError> {
+        if let Some(nodes) = self.nodes.get() {
+            return Ok(Arc::clone(nodes));
+        }
+        let config = ramal_wasm::HostConfig {
+            pooling: false,
+            ..ramal_wasm::HostConfig::default()
+        };
+        let host = ramal_wasm::WasmHost::new(config, Arc::new(ramal_wasm::NoHttp))
+            .map_err(|error| ApiError::Internal(error.to_string()))?;
+        let nodes = Arc::new(ramal_call::NodeModules::new(
+            self.store.clone(),
+            Arc::new(host),
+        ));
+        Ok(Arc::clone(self.nodes.get_or_init(|| nodes)))
     }
 }
 
@@ -228,6 +257,8 @@ fn table() -> Vec<Entry> {
         route(Post, "/api/contact-lists/{id}/contacts", Supervisor, "add a contact: `{fields, phones}`", contacts::add_contact),
         route(Get, "/api/contact-lists/{id}/imports", Supervisor, "a list's CSV imports, newest first", contacts::imports),
         route(Post, "/api/contact-lists/{id}/imports", Supervisor, "import a CSV (the body, streamed): `?mode=&encoding=&delimiter=&phones=&ignore=&country=&source=` → the report", contacts::import),
+        route(Get, "/api/nodes", Supervisor, "installed custom nodes (Wasm) with their descriptions: ports, params schema", nodes::list),
+        route(Post, "/api/nodes", Admin, "install a custom node (body: the component, application/wasm, ≤ 4 MiB)", nodes::upload),
         route(Get, "/api/events", AnyUser, "WebSocket: calls, nodes, agent states, campaign progress (an agent: theirs)", events::stream),
         route(Get, "/api/openapi.json", Public, "this API as an OpenAPI 3.1 document", openapi::serve_document),
         route(Get, "/api/docs", Public, "the API documentation page", openapi::docs_page),

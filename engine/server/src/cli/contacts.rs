@@ -67,7 +67,7 @@ pub struct Database {
 }
 
 impl Database {
-    async fn open(&self) -> anyhow::Result<Store> {
+    pub(super) async fn open(&self) -> anyhow::Result<Store> {
         let url = match &self.url {
             Some(url) => url.clone(),
             None => {

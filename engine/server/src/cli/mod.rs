@@ -2,6 +2,7 @@
 
 mod contacts;
 mod flow;
+mod node;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,9 @@ enum Command {
     /// Contact lists: import a CSV file, list them.
     #[command(subcommand)]
     Contacts(contacts::ContactsCommand),
+    /// Custom nodes (WebAssembly components): install one, list them.
+    #[command(subcommand)]
+    Node(node::NodeCommand),
 }
 
 /// Runs the command line; the exit code says whether it succeeded.
@@ -32,6 +36,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Flow(command) => flow::run(command),
         Command::Contacts(command) => contacts::run(command),
+        Command::Node(command) => node::run(command),
         Command::Serve(config) => serve(config),
     };
     match result {

@@ -32,8 +32,8 @@ pub fn run(command: NodeCommand) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         match command {
             NodeCommand::Add { file, database } => {
-                let wasm = std::fs::read(&file)
-                    .with_context(|| format!("reading {}", file.display()))?;
+                let wasm =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
                 let store = database.open().await?;
                 let host = WasmHost::new(
                     HostConfig {
@@ -64,7 +64,9 @@ pub fn run(command: NodeCommand) -> anyhow::Result<ExitCode> {
                         "{} {}\t{}\tports: {}",
                         module.name,
                         module.version,
-                        module.description["description"].as_str().unwrap_or_default(),
+                        module.description["description"]
+                            .as_str()
+                            .unwrap_or_default(),
                         ports(&module.description)
                     );
                 }
