@@ -553,3 +553,75 @@ async fn the_event_stream_gives_each_role_its_share_over_a_websocket() {
     let refused = app.call("GET", "/api/events", &Caller::Anonymous, "").await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn hostile_csv_uploads_get_clear_errors_and_write_nothing() {
+    let app = app().await;
+    let sara = app.session("sara").await;
+    let list = json!({"name": "Hostil", "default_country": "BR"});
+    let reply = app
+        .call("POST", "/api/contact-lists", &sara, &list.to_string())
+        .await;
+    let id = reply.body["id"].as_i64().expect("a list");
+    for (body, code) in [
+        (
+            "x\u{0}\u{1}\u{2}\u{3}\u{4}\u{5}\u{6}garbage\u{0}\u{0}\u{0}",
+            "import.file",
+        ),
+        ("nome,\"telefone\n1,2\n", "import.header"),
+        ("nome;cidade\nAna;SP\n", "import.header"),
+    ] {
+        let reply = app
+            .call(
+                "POST",
+                &format!("/api/contact-lists/{id}/imports"),
+                &sara,
+                body,
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, code),
+            "{body:?}: {:?}",
+            reply.body
+        );
+    }
+    let reply = app
+        .call(
+            "POST",
+            &format!("/api/contact-lists/{id}/imports?mode=sometimes"),
+            &sara,
+            "a\n",
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::BAD_REQUEST, "query.mode")
+    );
+    let all_or_nothing = "nome,telefone\nAna,11987654321\nBia,not a phone\n";
+    let reply = app
+        .call(
+            "POST",
+            &format!("/api/contact-lists/{id}/imports?mode=all-or-nothing"),
+            &sara,
+            all_or_nothing,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(
+        (
+            reply.body["committed"].as_bool(),
+            reply.body["rows_rejected"].as_u64()
+        ),
+        (Some(false), Some(1))
+    );
+    let reply = app
+        .call(
+            "GET",
+            &format!("/api/contact-lists/{id}/contacts"),
+            &sara,
+            "",
+        )
+        .await;
+    assert_eq!(reply.body["items"], json!([]), "nothing written");
+}
