@@ -107,5 +107,8 @@ pub fn test() -> anyhow::Result<()> {
 /// The benchmarks.
 pub fn bench() -> anyhow::Result<()> {
     let _stage = stage("benchmarks");
-    run(cargo().args(["bench", "-p", "ramal-flow", "--bench", "executor"]))
+    run(cargo().args(["bench", "-p", "ramal-flow", "--bench", "executor"]))?;
+    // Custom nodes: instantiate + run of a real component, pooling vs on-demand.
+    crate::components::build()?;
+    run(cargo().args(["bench", "-p", "ramal-wasm", "--bench", "runs"]))
 }
