@@ -3,6 +3,7 @@
 //! executor commands into SIP, RTP, prompt and webhook actions; every decision about the
 //! call is the executor's.
 
+use crate::acd::AcdOrder;
 use crate::engine::Shared;
 use crate::transfer::{self, Leg};
 use ramal_flow::execution::{
@@ -41,8 +42,10 @@ pub(crate) enum Signal {
     Ended(EndCause),
     /// The engine is shutting down: hang up.
     Shutdown,
-    /// Something happened to the call's outgoing leg (a transfer).
+    /// Something happened to the call's outgoing leg (a transfer or an agent).
     Leg(Box<UaEvent>),
+    /// The ACD's order for this call.
+    Acd(AcdOrder),
 }
 
 /// Work finished off the call's loop.
@@ -174,6 +177,7 @@ async fn answer_and_run(
         leg: None,
         recorder: None,
         message: None,
+        queued: None,
         rtp,
         clock: tokio::time::Instant::now(),
         execution: Execution::start(resolved.flow, info, Instant::from_millis(0)),
@@ -182,6 +186,7 @@ async fn answer_and_run(
         completions: mpsc::unbounded_channel(),
     };
     let end_reason = driver.run(signals).await;
+    driver.leave_queue().await;
     driver.hang_up_leg().await;
     driver.finish_message(false).await;
     record.end_reason = end_reason;
@@ -213,6 +218,8 @@ struct Driver {
     recorder: Option<(mpsc::Sender<RecordedFrame>, RecordingTask)>,
     /// A voicemail message being taken.
     message: Option<Message>,
+    /// The `Enqueue` command while the caller is in a queue (or talking to its agent).
+    queued: Option<CommandId>,
     rtp: RtpSession,
     clock: tokio::time::Instant,
     execution: Execution,
@@ -252,7 +259,7 @@ impl Driver {
                 .leg
                 .as_ref()
                 .filter(|leg| !leg.bridged)
-                .map(|leg| leg.ring_deadline);
+                .and_then(|leg| leg.ring_deadline);
             tokio::select! {
                 () = sleep_until(deadline) => {
                     let now = self.now();
@@ -296,6 +303,7 @@ impl Driver {
                 Some(completion) = self.completions.1.recv() => self.complete(completion),
                 signal = signals.recv() => match signal {
                     Some(Signal::Leg(event)) => self.on_leg_event(*event).await,
+                    Some(Signal::Acd(order)) => self.on_acd_order(order).await,
                     Some(Signal::Ended(cause)) => {
                         // A message left before hanging up is kept and reaches the flow.
                         self.finish_message(true).await;
@@ -366,6 +374,10 @@ impl Driver {
                     {
                         self.finish_message(false).await;
                     }
+                    if self.queued == Some(id) {
+                        // The flow stopped waiting (its own maximum wait): leave the queue.
+                        self.leave_queue().await;
+                    }
                 }
                 Command::Http { id, request } => {
                     let webhooks = self.shared.webhooks.clone();
@@ -375,13 +387,24 @@ impl Driver {
                         let _ = done.send(Completion::Event(event));
                     });
                 }
-                Command::Enqueue { id, queue, .. } => {
-                    tracing::warn!(call = %self.call, %queue, "queues are not connected to calls yet: no agents");
-                    self.handle(Event::QueueEnded {
-                        id,
-                        outcome: QueueOutcome::NoAgents,
-                    });
-                }
+                Command::Enqueue {
+                    id,
+                    queue,
+                    priority,
+                    ..
+                } => match &self.shared.acd {
+                    Some(acd) if self.queued.is_none() => {
+                        acd.enqueue(&self.record_id, &queue, priority, self.signal.clone());
+                        self.queued = Some(id);
+                    }
+                    _ => {
+                        tracing::warn!(call = %self.call, %queue, "no ACD is configured: no agents");
+                        self.handle(Event::QueueEnded {
+                            id,
+                            outcome: QueueOutcome::NoAgents,
+                        });
+                    }
+                },
                 Command::Transfer {
                     id,
                     to,
@@ -505,10 +528,145 @@ impl Driver {
             call: leg,
             rtp,
             to: to.to_owned(),
-            ring_deadline: tokio::time::Instant::now() + timeout,
+            ring_deadline: Some(tokio::time::Instant::now() + timeout),
+            agent: None,
+            ringing: false,
             bridged: false,
         });
         Ok(())
+    }
+
+    /// The ACD's order: ring an agent, stop ringing one, or leave the queue.
+    async fn on_acd_order(&mut self, order: AcdOrder) {
+        let (Some(acd), Some(id)) = (self.shared.acd.clone(), self.queued) else {
+            return;
+        };
+        let call = ramal_acd::CallId(self.record_id.clone());
+        match order {
+            AcdOrder::Offer { agent } => {
+                if let Err(reason) = self.ring_agent(id, &agent).await {
+                    tracing::info!(call = %self.call, %agent, %reason, "offer failed");
+                    acd.event(ramal_acd::Event::OfferFailed {
+                        call,
+                        agent: ramal_acd::AgentId(agent),
+                    });
+                }
+            }
+            AcdOrder::Cancel { agent } => {
+                let ours = self
+                    .leg
+                    .as_ref()
+                    .is_some_and(|leg| !leg.bridged && leg.agent.as_deref() == Some(&agent));
+                if ours && let Some(leg) = self.leg.take() {
+                    let _ = self.shared.sip.hangup(leg.call).await;
+                }
+            }
+            AcdOrder::Leave(result) => {
+                let outcome = match result {
+                    // The conversation is on; the queue node ends when the agent hangs up.
+                    ramal_acd::QueueResult::Answered { .. } => return,
+                    ramal_acd::QueueResult::Timeout => QueueOutcome::Timeout,
+                    ramal_acd::QueueResult::NoAgents | ramal_acd::QueueResult::Full => {
+                        QueueOutcome::NoAgents
+                    }
+                };
+                self.queued = None;
+                if self
+                    .leg
+                    .as_ref()
+                    .is_some_and(|leg| leg.agent.is_some() && !leg.bridged)
+                    && let Some(leg) = self.leg.take()
+                {
+                    let _ = self.shared.sip.hangup(leg.call).await;
+                }
+                self.handle(Event::QueueEnded { id, outcome });
+            }
+        }
+    }
+
+    /// Rings `agent`'s registered phone on a second leg.
+    async fn ring_agent(&mut self, id: CommandId, agent: &str) -> Result<(), String> {
+        if self.leg.is_some() {
+            return Err("the caller already has a second leg".into());
+        }
+        let bindings = self
+            .shared
+            .sip
+            .lookup(agent)
+            .await
+            .map_err(|error| error.to_string())?;
+        let binding = bindings
+            .first()
+            .ok_or_else(|| format!("`{agent}` has no registered phone"))?;
+        let config = &self.shared.config;
+        let session_config = SessionConfig {
+            rtp_timeout: config.rtp_timeout,
+            ..SessionConfig::default()
+        };
+        let rtp = RtpSession::bind(config.rtp_ip, config.rtp_ports.clone(), session_config)
+            .await
+            .map_err(|error| error.to_string())?;
+        let local = LocalMedia {
+            address: config.rtp_ip,
+            port: rtp.local_port(),
+            session_id: crate::unix_ms().unsigned_abs(),
+            session_version: 1,
+        };
+        let outgoing = OutgoingCall {
+            target_uri: binding.contact.clone(),
+            from: format!(
+                "<sip:{}@{}>",
+                sip_user(&self.caller),
+                self.shared.sip.local_addr()
+            ),
+            to: format!("<sip:{agent}@{}>", self.shared.sip.local_addr()),
+            offer_sdp: sdp::build_offer(&local),
+            destination: transfer::phone_address(&binding.contact, binding.source),
+            credentials: None,
+        };
+        let leg = self
+            .shared
+            .sip
+            .invite(outgoing)
+            .await
+            .map_err(|error| error.to_string())?;
+        let _ = self.shared.legs.send((leg, self.signal.clone()));
+        tracing::info!(call = %self.call, %leg, %agent, "ringing an agent");
+        self.leg = Some(Leg {
+            id,
+            call: leg,
+            rtp,
+            to: agent.to_owned(),
+            ring_deadline: None,
+            agent: Some(agent.to_owned()),
+            ringing: false,
+            bridged: false,
+        });
+        Ok(())
+    }
+
+    /// Tells the ACD the caller is gone (from the queue, or from the agent).
+    async fn leave_queue(&mut self) {
+        if self.queued.take().is_none() {
+            return;
+        }
+        if let Some(acd) = &self.shared.acd {
+            acd.event(ramal_acd::Event::CallerHungUp {
+                call: ramal_acd::CallId(self.record_id.clone()),
+            });
+        }
+        if self.leg.as_ref().is_some_and(|leg| leg.agent.is_some())
+            && let Some(leg) = self.leg.take()
+        {
+            let _ = self.shared.sip.hangup(leg.call).await;
+        }
+    }
+
+    /// Reports an agent leg's progress to the ACD.
+    fn tell_acd(&self, event: ramal_acd::Event) {
+        if let Some(acd) = &self.shared.acd {
+            acd.event(event);
+        }
     }
 
     /// The transfer target did not answer in time: cancel it and tell the executor.
@@ -523,12 +681,26 @@ impl Driver {
         }
     }
 
-    /// A dialog event of the transfer's leg: answered (bridge), failed, or ended.
+    /// A dialog event of the second leg (a transfer's or an agent's): ringing, answered
+    /// (bridge), failed, or ended.
     async fn on_leg_event(&mut self, event: UaEvent) {
         let Some(leg) = self.leg.as_mut() else {
             return;
         };
+        let acd_call = ramal_acd::CallId(self.record_id.clone());
+        let agent = leg.agent.clone().map(ramal_acd::AgentId);
         match event {
+            UaEvent::Progress { call, .. } if call == leg.call => {
+                if let Some(agent) = agent
+                    && !leg.ringing
+                {
+                    leg.ringing = true;
+                    self.tell_acd(ramal_acd::Event::AgentRinging {
+                        call: acd_call,
+                        agent,
+                    });
+                }
+            }
             UaEvent::Answered { call, answer } if call == leg.call => {
                 let plan = answer
                     .as_ref()
@@ -547,29 +719,57 @@ impl Driver {
                 self.rtp.relay_to(Some(leg.rtp.audio_sink()));
                 leg.bridged = true;
                 let (id, party) = (leg.id, leg.to.clone());
-                tracing::info!(call = %self.call, leg = %call, "transfer answered; bridged");
+                tracing::info!(call = %self.call, leg = %call, "second leg answered; bridged");
+                if let Some(agent) = agent {
+                    self.tell_acd(ramal_acd::Event::AgentAnswered {
+                        call: acd_call,
+                        agent,
+                    });
+                }
                 self.handle(Event::Connected { id, party });
             }
             UaEvent::Failed { call, status } if call == leg.call => {
-                tracing::info!(call = %self.call, leg = %call, status, "transfer refused");
+                tracing::info!(call = %self.call, leg = %call, status, "second leg refused");
                 let id = leg.id;
                 self.leg = None;
-                self.handle(Event::TransferEnded {
-                    id,
-                    outcome: TransferOutcome::Failed,
-                });
+                match agent {
+                    Some(agent) => self.tell_acd(ramal_acd::Event::OfferFailed {
+                        call: acd_call,
+                        agent,
+                    }),
+                    None => self.handle(Event::TransferEnded {
+                        id,
+                        outcome: TransferOutcome::Failed,
+                    }),
+                }
             }
             UaEvent::CallEnded { call, cause } if call == leg.call => {
-                tracing::info!(call = %self.call, leg = %call, ?cause, "transfer leg ended");
+                tracing::info!(call = %self.call, leg = %call, ?cause, "second leg ended");
                 self.rtp.relay_to(None);
-                let outcome = if leg.bridged {
-                    TransferOutcome::Completed
-                } else {
-                    TransferOutcome::Failed
-                };
-                let id = leg.id;
+                let (id, bridged) = (leg.id, leg.bridged);
                 self.leg = None;
-                self.handle(Event::TransferEnded { id, outcome });
+                match agent {
+                    Some(_) if bridged => {
+                        self.tell_acd(ramal_acd::Event::AgentHungUp { call: acd_call });
+                        self.queued = None;
+                        self.handle(Event::QueueEnded {
+                            id,
+                            outcome: QueueOutcome::Answered,
+                        });
+                    }
+                    Some(agent) => self.tell_acd(ramal_acd::Event::OfferFailed {
+                        call: acd_call,
+                        agent,
+                    }),
+                    None => {
+                        let outcome = if bridged {
+                            TransferOutcome::Completed
+                        } else {
+                            TransferOutcome::Failed
+                        };
+                        self.handle(Event::TransferEnded { id, outcome });
+                    }
+                }
             }
             _ => {}
         }
@@ -784,7 +984,7 @@ fn sip_user(caller_id: &str) -> String {
     }
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+pub(crate) async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,

@@ -76,6 +76,9 @@ pub struct CallConfig {
     /// expiry limits); `None`: REGISTER gets 405. Credentials are given at run time
     /// ([`crate::CallEngine::set_phone_credentials`]).
     pub registrar: Option<ramal_sip::RegistrarConfig>,
+    /// Queues and their agents (agents are SIP users of the registrar; a registered phone
+    /// logs its agent in). `None`: `queue` nodes take their `no-agents` port.
+    pub acd: Option<ramal_acd::AcdConfig>,
     /// The espeak-ng program.
     pub espeak: PathBuf,
     /// The voice for TTS prompts that name none.
@@ -108,6 +111,7 @@ impl Default for CallConfig {
             recordings_dir: PathBuf::from(".data/recordings"),
             trunks: Vec::new(),
             registrar: None,
+            acd: None,
             espeak: PathBuf::from("espeak-ng"),
             default_voice: "pt-BR".into(),
             max_calls: 200,

@@ -2,6 +2,7 @@
 //! task and forwards dialog events to it, and an orderly shutdown that hangs every call up
 //! and waits for the records to be stored.
 
+use crate::acd::AcdHandle;
 use crate::call::{self, Incoming, Signal};
 use crate::config::CallConfig;
 use crate::custom::{NodeModules, ReqwestHttp};
@@ -9,6 +10,7 @@ use crate::library::FlowLibrary;
 use crate::prompts::Prompts;
 use crate::records::RecordWriter;
 use crate::webhook::{ClientError, Webhooks};
+use ramal_sip::RegisterOutcome;
 use ramal_sip::{CallKey, EndpointConfig, SipEndpoint, SipHandle, TransportError, UaEvent};
 use ramal_store::Store;
 use std::collections::{HashMap, VecDeque};
@@ -32,6 +34,8 @@ pub(crate) struct Shared {
     pub webhooks: Webhooks,
     /// The store (stored trunks are read at transfer time).
     pub store: Store,
+    /// The ACD, when queues are configured.
+    pub acd: Option<AcdHandle>,
     /// Outgoing legs' keys, sent to the dispatcher so their events reach the call's task.
     pub legs: mpsc::UnboundedSender<(CallKey, mpsc::UnboundedSender<Signal>)>,
     pub nodes: Arc<NodeModules>,
@@ -89,6 +93,7 @@ impl CallEngine {
         let phones = sip.clone();
         let (records, writer) = RecordWriter::spawn(store.clone());
         let (legs, new_legs) = mpsc::unbounded_channel();
+        let acd = config.acd.clone().map(AcdHandle::spawn);
         let shared = Arc::new(Shared {
             library: FlowLibrary::new(store.clone(), config.default_flow.clone())
                 .with_nodes(Arc::clone(&nodes)),
@@ -105,6 +110,7 @@ impl CallEngine {
             records,
             legs,
             store: store.clone(),
+            acd,
         });
         let (stop, stopped) = oneshot::channel();
         let dispatcher = tokio::spawn(dispatch(shared, events, new_legs, stopped));
@@ -223,8 +229,20 @@ async fn dispatch(
                     UaEvent::Refused { source, status } => {
                         tracing::warn!(%source, status, "INVITE refused by the SIP layer");
                     }
-                    UaEvent::Registration { source, outcome } => {
+                                        UaEvent::Registration { source, outcome } => {
                         tracing::debug!(%source, ?outcome, "REGISTER");
+                        // A phone's registration logs its agent in; its last binding going
+                        // logs it out.
+                        if let (Some(acd), RegisterOutcome::Updated { aor, bindings, .. }) =
+                            (&shared.acd, outcome)
+                        {
+                            let agent = ramal_acd::AgentId(aor);
+                            acd.event(if bindings.is_empty() {
+                                ramal_acd::Event::LoggedOut { agent }
+                            } else {
+                                ramal_acd::Event::LoggedIn { agent }
+                            });
+                        }
                     }
                     UaEvent::Established { .. } | UaEvent::ReInvite { .. } => {}
                 }

@@ -15,6 +15,7 @@
 //! agents (`no-agents`), transfers (`failed`), call and voicemail recording, outbound
 //! calls. Custom Wasm nodes run through [`NodeModules`] (`custom.rs`) on blocking threads.
 
+mod acd;
 mod call;
 mod config;
 mod custom;

@@ -173,6 +173,22 @@ pub(crate) async fn resolve(target: &Target) -> Result<SocketAddr, TargetError> 
         .ok_or_else(|| TargetError::Unresolved(target.host.clone()))
 }
 
+/// Where to send an INVITE to a registered phone: its Contact's address when that names
+/// the host the REGISTER came from (no NAT in between), else the REGISTER's source address
+/// (the NAT's mapping, which the phone keeps open by re-registering).
+pub(crate) fn phone_address(contact: &str, source: SocketAddr) -> SocketAddr {
+    let hostport = contact
+        .split_once('@')
+        .map_or(contact, |(_, rest)| rest)
+        .split([';', '>'])
+        .next()
+        .unwrap_or_default();
+    match hostport.parse::<SocketAddr>() {
+        Ok(address) if address.ip() == source.ip() => address,
+        _ => source,
+    }
+}
+
 /// The second leg of a transfer, while it rings and while it is bridged.
 #[derive(Debug)]
 pub(crate) struct Leg {
@@ -184,8 +200,12 @@ pub(crate) struct Leg {
     pub rtp: RtpSession,
     /// Who was called, for the executor and the record.
     pub to: String,
-    /// When to give up ringing.
-    pub ring_deadline: tokio::time::Instant,
+    /// When to give up ringing (a transfer's; the ACD times its own offers).
+    pub ring_deadline: Option<tokio::time::Instant>,
+    /// The agent rung for a queue, if this leg is one.
+    pub agent: Option<String>,
+    /// The agent's phone reported ringing.
+    pub ringing: bool,
     /// Answered and bridged.
     pub bridged: bool,
 }
@@ -258,6 +278,20 @@ mod tests {
         assert_eq!(target.caller_id, "1001", "the caller is shown by default");
         let bare = super::target(&config(), "sip:pbx.example", None, None, "x").expect("a target");
         assert_eq!((bare.host.as_str(), bare.port), ("pbx.example", 5060));
+    }
+
+    #[test]
+    fn a_phone_is_reached_at_its_contact_unless_it_is_behind_nat() {
+        let source: SocketAddr = "203.0.113.7:40312".parse().expect("an address");
+        assert_eq!(
+            phone_address("sip:1001@203.0.113.7:5062;transport=udp", source),
+            "203.0.113.7:5062"
+                .parse::<SocketAddr>()
+                .expect("an address")
+        );
+        assert_eq!(phone_address("sip:1001@192.168.1.20:5060", source), source);
+        assert_eq!(phone_address("sip:1001@phone.example", source), source);
+        assert_eq!(phone_address("garbage", source), source);
     }
 
     #[test]

@@ -794,6 +794,15 @@ async fn a_caller_who_hangs_up_after_speaking_leaves_the_message() {
 
 /// A phone registering as 1001 with `password`; the second REGISTER must get `expect`.
 fn register_scenario(password: &str, expect: u16) -> String {
+    register_contact_scenario(password, expect, None)
+}
+
+/// As [`register_scenario`], with the Contact on `contact_port` (another sipp's) if given.
+fn register_contact_scenario(password: &str, expect: u16, contact_port: Option<u16>) -> String {
+    let contact = match contact_port {
+        Some(port) => format!("<sip:1001@127.0.0.1:{port}>"),
+        None => "<sip:1001@[local_ip]:[local_port]>".to_owned(),
+    };
     let register = |cseq: u32, auth: &str| {
         format!(
             r#"<send retrans="500">
@@ -804,7 +813,7 @@ fn register_scenario(password: &str, expect: u16) -> String {
       To: <sip:1001@[remote_ip]>
       Call-ID: [call_id]
       CSeq: {cseq} REGISTER
-      Contact: <sip:1001@[local_ip]:[local_port]>
+            Contact: {contact}
       Max-Forwards: 70
       Expires: 120
       {auth}
@@ -878,3 +887,131 @@ async fn an_agents_phone_registers_with_digest_and_can_be_found() {
     );
     harness.stop().await;
 }
+
+/// A harness whose default flow queues the caller in `sales`, whose one member is agent
+/// 1001 (a phone that registers with MD5 digest).
+async fn queue_harness() -> Harness {
+    let harness = Harness::start_flow("queue", |config| {
+        let mut auth = ramal_sip::AuthConfig::new("ramal.test", b"0123456789abcdef".to_vec());
+        auth.algorithms = vec![ramal_sip::Algorithm::Md5];
+        config.registrar = Some(ramal_sip::RegistrarConfig::new(auth));
+        config.acd = Some(ramal_acd::AcdConfig {
+            queues: vec![ramal_acd::QueueConfig {
+                id: ramal_acd::QueueId("sales".into()),
+                strategy: ramal_acd::Strategy::LongestIdle,
+                members: vec![ramal_acd::Member {
+                    agent: ramal_acd::AgentId("1001".into()),
+                    penalty: 0,
+                }],
+                max_wait_ms: 8_000,
+                max_length: None,
+                ring_timeout_ms: 5_000,
+                wrap_up_ms: 1_000,
+                overflow: ramal_acd::Overflow::Flow,
+                announce_every_ms: None,
+            }],
+            ..ramal_acd::AcdConfig::default()
+        });
+    })
+    .await;
+    harness
+        .engine
+        .set_phone_credentials(std::collections::HashMap::from([(
+            "1001".to_owned(),
+            ramal_sip::Credential::hashed("1001", "ramal.test", "s3cret"),
+        )]))
+        .await
+        .expect("credentials set");
+    harness
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_caller_is_bridged_to_the_registered_agent() {
+    let harness = queue_harness().await;
+    let agent_port = free_udp_port();
+    let agent = harness.run_sipp(AGENT_ANSWERS.to_owned(), agent_port, None);
+    let rest = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (ok, output) = harness
+            .sipp_scenario(register_contact_scenario("s3cret", 200, Some(agent_port)))
+            .await;
+        assert!(ok, "the agent's phone did not register:\n{output}");
+        alaw_caller(&harness, "", RECV_BYE).await
+    };
+    let ((agent_ok, agent_output), (caller_ok, caller_output)) = tokio::join!(agent, rest);
+    assert!(agent_ok, "the agent's phone failed:\n{agent_output}");
+    assert!(caller_ok, "the caller failed:\n{caller_output}");
+    let call = harness.the_call().await;
+    assert_eq!(path(&call), ["start", "q", "done"], "{:#}", call.trace);
+    assert_eq!(call.disposition.as_deref(), Some("talked"));
+    harness.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_agent_logged_in_the_queue_takes_no_agents() {
+    let harness = queue_harness().await;
+    let (ok, output) = alaw_caller(&harness, "", RECV_BYE).await;
+    assert!(ok, "the caller failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(path(&call), ["start", "q", "nobody"], "{:#}", call.trace);
+    harness.stop().await;
+}
+
+/// An agent's phone: rings, answers, talks for a second, hangs up.
+const AGENT_ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="agent phone">
+  <recv request="INVITE" rrs="true">
+    <action>
+      <ereg regexp="tag=([A-Za-z0-9]+)" search_in="hdr" header="From:" assign_to="fromtag,ramaltag"/>
+    </action>
+  </recv>
+  <Reference variables="fromtag"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:1001@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=agent 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <pause milliseconds="1000"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:1001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+      To: <sip:caller@[local_ip]>;tag=[$ramaltag]
+      [last_Call-ID:]
+      CSeq: 1 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+</scenario>
+"#;
