@@ -22,6 +22,7 @@ mod modules;
 mod password;
 mod pool;
 mod queues;
+mod sip_accounts;
 mod tokens;
 mod trunks;
 mod users;
@@ -51,6 +52,7 @@ pub use import::{
 pub use modules::{MAX_MODULE_BYTES, NewNodeModule, NodeModule};
 pub use pool::{Backend, Store};
 pub use queues::{Overflow, Queue, QueueMember, QueueSpec, QueueStrategy};
+pub use sip_accounts::SipAccount;
 pub use tokens::{ApiToken, LAST_USED_RESOLUTION_MS, NewApiToken, TokenIdentity};
 pub use trunks::{RewriteRule, Transport, Trunk, TrunkCredentials, TrunkSpec, rewrite_number};
 pub use users::{NewUser, Role, User};
