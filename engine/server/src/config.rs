@@ -51,8 +51,8 @@ pub struct Config {
     /// `*.example.com` for its subdomains. Empty: none.
     #[arg(long, env = "RAMAL_NODE_HTTP_ALLOW", value_delimiter = ',')]
     pub node_http_allow: Vec<String>,
-    /// Wall-clock time a custom node's run may spend in WebAssembly, in milliseconds (its
-    /// CPU is bounded separately, by fuel).
+    /// Wall-clock time a custom node's run may spend in WebAssembly, in milliseconds (a
+    /// backstop: its CPU is bounded by fuel).
     #[arg(long, env = "RAMAL_NODE_TIME_BUDGET_MS", default_value_t = 100)]
     pub node_time_budget_ms: u64,
 }

@@ -1,6 +1,7 @@
 //! Instantiate + run latency of a real custom node (`cpf-check`, built by
 //! `cargo xtask components`): a fresh instance per run, with and without the pooling
-//! allocator. Prints p50/p99 in µs and runs per second on one core.
+//! allocator, and with the optional fuel budget. Prints p50/p99 in µs and runs per second
+//! on one core.
 //!
 //! `cargo bench -p ramal-wasm --bench runs` (or `cargo xtask bench`). `RUNS=N` changes the
 //! number of measured runs (default 20 000).
@@ -37,11 +38,12 @@ struct Figures {
     per_second: f64,
 }
 
-fn measure(pooling: bool, runs: usize, bytes: &[u8]) -> Figures {
-    let config = HostConfig {
+fn measure(pooling: bool, fuel: Option<u64>, runs: usize, bytes: &[u8]) -> Figures {
+    let mut config = HostConfig {
         pooling,
         ..HostConfig::default()
     };
+    config.limits.fuel = fuel;
     let host = WasmHost::new(config, Arc::new(NoHttp)).expect("the host starts");
     let module = host.load(bytes).expect("cpf-check loads");
     let input = RunInput {
@@ -91,8 +93,12 @@ fn main() {
     println!();
     println!("| allocator | p50 µs | p99 µs | max µs | runs/s (one core) |");
     println!("|---|---:|---:|---:|---:|");
-    for (name, pooling) in [("pooling", true), ("on-demand", false)] {
-        let figures = measure(pooling, runs, &bytes);
+    for (name, pooling, fuel) in [
+        ("pooling (default limits)", true, Some(10_000_000)),
+        ("on-demand", false, Some(10_000_000)),
+        ("pooling, no fuel budget", true, None),
+    ] {
+        let figures = measure(pooling, fuel, runs, &bytes);
         println!(
             "| {name} | {:.1} | {:.1} | {:.0} | {:.0} |",
             figures.p50.as_secs_f64() * 1e6,

@@ -4,7 +4,7 @@
 //! compiling components once (cached by the SHA-256 of their bytes), reading `describe()`,
 //! and running `run(ctx)` in a fresh instance per call from a pre-linked
 //! [`InstancePre`](wasmtime::component::InstancePre), under per-run limits — a CPU budget
-//! (fuel) with a wall-clock backstop (epoch interruption), a memory cap, instance/table caps, a stack cap, an
+//! (fuel) and a wall-clock backstop (epoch interruption), a memory cap, instance/table caps, a stack cap, an
 //! output size cap, bounded logging, HTTP and key-value use. The guest world is
 //! `ramal:node@0.1.0` (`guest-sdk/wit/node.wit`); it imports `log`, `kv` and `http` and
 //! nothing else — no WASI.

@@ -135,7 +135,7 @@ impl WasmHost {
         let limits = &config.limits;
         let mut wasm = wasmtime::Config::new();
         wasm.epoch_interruption(true)
-            .consume_fuel(true)
+            .consume_fuel(limits.fuel.is_some())
             .max_wasm_stack(limits.stack_bytes)
             .wasm_backtrace_max_frames(None);
         if config.pooling {
@@ -242,8 +242,10 @@ impl WasmHost {
         let state = RunState::new(Arc::clone(&self.shared), module, call_id);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        // Fails only when fuel is off, and it is on (see `new`).
-        let _ = store.set_fuel(self.shared.limits.fuel);
+        if let Some(fuel) = self.shared.limits.fuel {
+            // Fails only when fuel is off, and it is on when a budget is set (see `new`).
+            let _ = store.set_fuel(fuel);
+        }
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|context| {
             Ok(if Instant::now() >= context.data().deadline {
@@ -314,7 +316,7 @@ fn classify(error: &wasmtime::Error, store: &Store<RunState>) -> RunError {
             budget: state.shared.limits.time_budget,
         },
         Some(Trap::OutOfFuel) => RunError::CpuLimit {
-            fuel: state.shared.limits.fuel,
+            fuel: state.shared.limits.fuel.unwrap_or(0),
         },
         Some(Trap::StackOverflow) => RunError::StackOverflow,
         Some(_) if state.limiter.memory_refused => RunError::MemoryLimit {
