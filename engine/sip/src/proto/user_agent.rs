@@ -18,15 +18,17 @@
 //! INVITE in the same dialog; a second challenge is the call's failure. Forking is not
 //! handled.
 
+mod challenge;
 mod inbound;
+mod register;
 
 #[cfg(test)]
 mod tests;
 
 use super::dialog::{CallKey, CallState, Dialog, DialogTimer, EndCause, Role, header_uri};
-use super::digest::{Credential, DigestRequest, authorize};
-use super::message::{Header, Method, NewRequest, NewResponse, Response};
-use super::registrar::{Binding, RegisterOutcome, Registrar};
+use super::digest::Credential;
+use super::message::{Header, Method, NewRequest, NewResponse};
+use super::registrar::{RegisterOutcome, Registrar};
 use super::sdp::{Offer, SdpLimits};
 use super::time::Instant;
 use super::transaction::{Config, SendError, TransactionId, TransactionLayer, Transmit};
@@ -250,47 +252,6 @@ impl UserAgent {
             next_call: 1,
             counter: 0,
         }
-    }
-
-    /// Makes this UA answer REGISTERs with `registrar` (without one they get 405).
-    pub fn with_registrar(mut self, registrar: Registrar) -> Self {
-        self.registrar = Some(registrar);
-        self
-    }
-
-    /// Replaces the credentials REGISTERs are checked against (user name → credential).
-    pub fn set_credentials(&mut self, credentials: HashMap<String, Credential>) {
-        self.credentials = credentials;
-    }
-
-    /// The live contacts of `aor` (a phone's user part), newest first as the registrar keeps
-    /// them; none without a registrar.
-    pub fn lookup(&self, aor: &str, now: Instant) -> Vec<Binding> {
-        self.registrar
-            .as_ref()
-            .map(|registrar| registrar.lookup(aor, now))
-            .unwrap_or_default()
-    }
-
-    /// Answers a REGISTER through its server transaction `id`.
-    fn on_register(
-        &mut self,
-        id: TransactionId,
-        request: &super::message::Request,
-        source: SocketAddr,
-        now: Instant,
-    ) -> bool {
-        let Some(registrar) = self.registrar.as_mut() else {
-            return false;
-        };
-        let reply = registrar.handle_register(request, source, &self.credentials, now);
-        // The transaction may be gone; the phone then retransmits or gives up.
-        let _ = self.layer.send_response(id, reply.response, now);
-        self.events.push_back(UaEvent::Registration {
-            source,
-            outcome: reply.outcome,
-        });
-        true
     }
 
     /// The configuration.
@@ -639,74 +600,6 @@ impl UserAgent {
         }
         self.process(now);
         Ok(call)
-    }
-
-    /// The dialog's next INVITE outside a confirmed dialog (the first, or its authorized
-    /// repeat): Contact, Allow, the offer, and an authorization header if given.
-    fn initial_invite(&self, dialog: &mut Dialog, authorization: Option<Header>) -> NewRequest {
-        let mut request = dialog.next_request(Method::Invite);
-        request.headers.push(self.contact_header());
-        request.headers.push(allow_header());
-        request.headers.extend(authorization);
-        let offer_sdp = dialog.local_sdp.as_deref().unwrap_or_default();
-        if !offer_sdp.is_empty() {
-            request
-                .headers
-                .push(Header::new("Content-Type", "application/sdp"));
-            request.body = offer_sdp.as_bytes().to_vec();
-        }
-        request
-    }
-
-    /// A 401/407 to our INVITE: sends it again with the answer to the challenge, once.
-    /// Returns whether it did; if not, the challenge is the call's failure.
-    fn answer_challenge(&mut self, call: CallKey, response: &Response, now: Instant) -> bool {
-        let (challenge_header, answer_header) = match response.status {
-            401 => ("WWW-Authenticate", "Authorization"),
-            407 => ("Proxy-Authenticate", "Proxy-Authorization"),
-            _ => return false,
-        };
-        let cnonce = format!("{:016x}", self.fresh());
-        let Some(auth) = self.uac_auth.get_mut(&call) else {
-            return false;
-        };
-        if auth.answered_challenge {
-            return false;
-        }
-        auth.answered_challenge = true;
-        let Some(dialog) = self.dialogs.get(&call) else {
-            return false;
-        };
-        let challenges = response
-            .headers
-            .iter()
-            .filter(|header| header.name.eq_ignore_ascii_case(challenge_header))
-            .map(|header| header.value.as_str());
-        let request = DigestRequest {
-            username: &auth.credentials.username,
-            password: &auth.credentials.password,
-            method: Method::Invite.as_str(),
-            uri: &dialog.remote_target,
-            cnonce: &cnonce,
-            nc: 1,
-        };
-        let Ok(authorization) = authorize(challenges, &request) else {
-            return false;
-        };
-        let header = Header::new(answer_header, authorization.to_header_value());
-        let mut dialog = match self.dialogs.remove(&call) {
-            Some(dialog) => dialog,
-            None => return false,
-        };
-        let request = self.initial_invite(&mut dialog, Some(header));
-        let destination = dialog.remote_address;
-        let sent = self.layer.send_request(request, destination, now);
-        if let Ok(id) = sent {
-            dialog.invite = Some(id);
-            self.by_transaction.insert(id, (call, Purpose::Invite));
-        }
-        self.dialogs.insert(call, dialog);
-        sent.is_ok()
     }
 
     /// Drains the transaction layer's events into dialog changes and UA events.
