@@ -23,6 +23,28 @@ use tokio::task::{JoinHandle, JoinSet};
 /// How long shutdown waits for calls to hang up and store their records.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// The agents' phones: their credentials and where they are registered.
+#[derive(Debug, Clone)]
+pub struct Phones(SipHandle);
+
+impl Phones {
+    /// Replaces the credentials phones REGISTER with (SIP user name → credential).
+    pub async fn set_credentials(
+        &self,
+        credentials: HashMap<String, ramal_sip::Credential>,
+    ) -> Result<(), ramal_sip::CommandError> {
+        self.0.set_credentials(credentials).await
+    }
+
+    /// Where the phone of SIP user `aor` is registered now.
+    pub async fn registered(
+        &self,
+        aor: &str,
+    ) -> Result<Vec<ramal_sip::Binding>, ramal_sip::CommandError> {
+        self.0.lookup(aor).await
+    }
+}
+
 /// What every call's task shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -127,6 +149,11 @@ impl CallEngine {
     /// The bound SIP address.
     pub fn sip_addr(&self) -> SocketAddr {
         self.sip_address
+    }
+
+    /// A handle on the agents' phones (credentials, registrations) that outlives borrows.
+    pub fn phones(&self) -> Phones {
+        Phones(self.phones.clone())
     }
 
     /// Replaces the credentials agents' phones REGISTER with (SIP user name → credential;

@@ -28,7 +28,7 @@ pub mod webhook;
 
 pub use config::{CallConfig, RewriteRule, TrunkConfig};
 pub use custom::{InstallError, NodeModules, ReqwestHttp};
-pub use engine::{CallEngine, StartError};
+pub use engine::{CallEngine, Phones, StartError};
 pub use library::{FlowLibrary, Resolved, RouteError};
 pub use prompts::{PromptLoadError, Prompts};
 

@@ -47,6 +47,17 @@ pub struct Config {
     /// more are dropped. Size it to your trunk's call rate.
     #[arg(long, env = "RAMAL_SIP_RATE_LIMIT", default_value_t = 100)]
     pub sip_rate_limit: u32,
+
+    /// The digest realm agents' phones register in (their SIP passwords are stored for
+    /// it: changing it needs new passwords).
+    #[arg(long, env = "RAMAL_SIP_REALM", default_value = "ramal")]
+    pub sip_realm: String,
+
+    /// The digest algorithms phones are challenged with, most preferred first (one
+    /// challenge each). Clients should take the first they support, but some (older desk
+    /// phones, sipp) take the first offered: list `MD5` alone or first for those.
+    #[arg(long, env = "RAMAL_SIP_DIGEST", value_delimiter = ',', default_value = "SHA-256,MD5", value_parser = parse_algorithm)]
+    pub sip_digest: Vec<ramal_sip::Algorithm>,
     /// Hosts custom nodes may reach over HTTP, comma-separated: `crm.example.com`, or
     /// `*.example.com` for its subdomains. Empty: none.
     #[arg(long, env = "RAMAL_NODE_HTTP_ALLOW", value_delimiter = ',')]
@@ -98,6 +109,27 @@ impl std::str::FromStr for PortRange {
     }
 }
 
+/// A digest algorithm by its RFC 8760 name (`MD5`, `SHA-256`, `MD5-sess`, `SHA-256-sess`).
+fn parse_algorithm(name: &str) -> Result<ramal_sip::Algorithm, String> {
+    ramal_sip::Algorithm::from_name(name.trim()).ok_or_else(|| {
+        format!("`{name}` is not a digest algorithm (MD5, SHA-256, MD5-sess, SHA-256-sess)")
+    })
+}
+
+/// A fresh key for the registrar's nonces (a restart makes outstanding nonces stale, and
+/// phones simply answer the new challenge).
+fn nonce_secret() -> Vec<u8> {
+    let mut secret = vec![0u8; 32];
+    if getrandom::fill(&mut secret).is_err() {
+        // No OS randomness: nonces are then only as unguessable as the start time and the
+        // process id — say so loudly.
+        tracing::error!("no OS randomness for the registrar's nonce key");
+        let seed = format!("{:?}/{}", std::time::SystemTime::now(), std::process::id());
+        secret = seed.into_bytes();
+    }
+    secret
+}
+
 /// A value that must not appear in logs: `Debug` prints `***`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -137,6 +169,8 @@ impl Config {
             prompts: PathBuf::from("flows/prompts"),
             max_calls: 500,
             sip_rate_limit: 100,
+            sip_realm: "ramal".into(),
+            sip_digest: vec![ramal_sip::Algorithm::Sha256, ramal_sip::Algorithm::Md5],
             node_http_allow: Vec::new(),
             node_time_budget_ms: 100,
         }
@@ -156,6 +190,10 @@ impl Config {
             max_calls: self.max_calls,
             requests_per_source: self.sip_rate_limit,
             nodes: self.nodes(),
+            registrar: Some(ramal_sip::RegistrarConfig::new(ramal_sip::AuthConfig {
+                algorithms: self.sip_digest.clone(),
+                ..ramal_sip::AuthConfig::new(self.sip_realm.clone(), nonce_secret())
+            })),
             ..ramal_call::CallConfig::default()
         })
     }
@@ -176,5 +214,21 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ramal.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::parse_algorithm;
+
+    #[test]
+    fn digest_algorithms_parse_by_name_and_bad_names_are_clear_errors() {
+        assert_eq!(parse_algorithm("MD5"), Ok(ramal_sip::Algorithm::Md5));
+        assert_eq!(
+            parse_algorithm(" SHA-256"),
+            Ok(ramal_sip::Algorithm::Sha256)
+        );
+        let error = parse_algorithm("SHA-1").expect_err("not offered");
+        assert!(error.contains("SHA-1") && error.contains("MD5"), "{error}");
     }
 }

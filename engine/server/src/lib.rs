@@ -12,4 +12,5 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod flows_dir;
+pub mod phones;
 pub mod server;

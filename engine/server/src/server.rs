@@ -19,7 +19,12 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut state = open(&config).await?;
     let calls = match config.calls() {
-        Some(calls) => {
+        Some(mut calls) => {
+            calls.acd = Some(
+                crate::phones::acd_config(&state.store)
+                    .await
+                    .context("reading the queues")?,
+            );
             // One Wasm host for calls and the API's uploads.
             let http = ramal_call::ReqwestHttp::new().context("the custom nodes' HTTP client")?;
             let host = ramal_wasm::WasmHost::new(calls.nodes.clone(), Arc::new(http))
@@ -29,11 +34,14 @@ pub async fn run(
                 Arc::new(host),
             ));
             state = state.with_nodes(Arc::clone(&nodes));
-            Some(
+            let engine =
                 ramal_call::CallEngine::start_with_nodes(calls, state.store.clone(), nodes)
                     .await
-                    .context("starting the call engine")?,
-            )
+                    .context("starting the call engine")?;
+            let phones = engine.phones();
+            crate::phones::refresh(&state.store, &phones, &config.sip_realm).await;
+            state = state.with_phones(config.sip_realm.clone(), Some(phones));
+            Some(engine)
         }
         None => None,
     };

@@ -61,6 +61,9 @@ async fn a_sipp_call_runs_the_routed_flow_and_its_record_is_served() {
     let sip_port = free_udp_port();
     config.sip = SipListen(Some(SocketAddr::from(([127, 0, 0, 1], sip_port))));
     config.prompts = data.0.join("prompts");
+    // sipp's digest client answers only the first challenge, and only MD5 (as do some desk
+    // phones).
+    config.sip_digest = vec![ramal_sip::Algorithm::Md5];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("loopback");
@@ -151,12 +154,102 @@ async fn a_sipp_call_runs_the_routed_flow_and_its_record_is_served() {
         .collect();
     assert_eq!(path, ["start", "menu", "two"]);
 
+    // An agent's phone: the admin creates the agent and sets its SIP password through the
+    // API; the phone then registers with digest (a wrong password is challenged again).
+    let send = |method: &str, path: &str, body: String| {
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nCookie: {cookie}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let agent = r#"{"username":"ana","password":"correct horse battery","role":"agent"}"#;
+    let (status, _, body) = http(api, send("POST", "/api/users", agent.to_owned())).await;
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<Value>(&body).expect("the user")["id"]
+        .as_i64()
+        .expect("an id");
+    let path = format!("/api/users/{id}/sip-password");
+    let (status, _, body) = http(api, send("PUT", &path, r#"{"password":"short"}"#.into())).await;
+    assert_eq!(status, 422, "a short SIP password is refused: {body}");
+    let (status, _, body) = http(
+        api,
+        send("PUT", &path, r#"{"password":"phone-secret-1"}"#.into()),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    assert!(register(&data.0, sip_port, "wrong-password", 401).await);
+    assert!(register(&data.0, sip_port, "phone-secret-1", 200).await);
+
     stop.send(()).expect("the server is running");
     let stopped = tokio::time::timeout(Duration::from_secs(15), server).await;
     assert!(
         matches!(stopped, Ok(Ok(Ok(())))),
         "the server stops cleanly: {stopped:?}"
     );
+}
+
+/// Runs a sipp REGISTER as `ana` with `password`; true if its second REGISTER got `expect`.
+async fn register(directory: &std::path::Path, sip_port: u16, password: &str, expect: u16) -> bool {
+    let scenario = directory.join(format!("register-{expect}.xml"));
+    let register = |cseq: u32, auth: &str| {
+        format!(
+            r#"<send retrans="500">
+    <![CDATA[
+      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:ana@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:ana@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: {cseq} REGISTER
+      Contact: <sip:ana@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Expires: 120
+      {auth}
+      Content-Length: 0
+    ]]>
+  </send>"#
+        )
+    };
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="register">
+  {}
+  <recv response="401" auth="true"/>
+  {}
+  <recv response="{expect}"/>
+</scenario>
+"#,
+        register(1, ""),
+        register(
+            2,
+            &format!("[authentication username=ana password={password}]")
+        ),
+    );
+    std::fs::write(&scenario, xml).expect("scenario written");
+    let directory = directory.to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("sipp")
+            .current_dir(&directory)
+            .arg("-sf")
+            .arg(&scenario)
+            .args(["-m", "1", "-i", "127.0.0.1", "-nostdin"])
+            .args(["-timeout", "15s", "-timeout_error"])
+            .args(["-p", &free_udp_port().to_string()])
+            .arg(format!("127.0.0.1:{sip_port}"))
+            .output()
+            .expect("sipp runs")
+    })
+    .await
+    .expect("sipp's thread");
+    if !output.status.success() {
+        eprintln!(
+            "REGISTER with {password:?} did not get {expect}:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    output.status.success()
 }
 
 const SCENARIO: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>

@@ -65,6 +65,9 @@ pub struct AppState {
     /// Installed custom nodes and the Wasm host that checks uploads: the call engine's
     /// when calls are served, else made on first use.
     nodes: Arc<OnceLock<Arc<ramal_call::NodeModules>>>,
+    /// The digest realm of agents' SIP accounts, and the running call engine's phones.
+    sip_realm: String,
+    phones: Option<ramal_call::Phones>,
 }
 
 impl AppState {
@@ -77,7 +80,17 @@ impl AppState {
             flow_writes: Arc::new(tokio::sync::Mutex::new(())),
             events: EventBus::default(),
             nodes: Arc::new(OnceLock::new()),
+            sip_realm: "ramal".into(),
+            phones: None,
         }
+    }
+
+    /// SIP accounts are made for `realm`; `phones` (the running call engine's) get them at
+    /// once.
+    pub fn with_phones(mut self, realm: String, phones: Option<ramal_call::Phones>) -> AppState {
+        self.sip_realm = realm;
+        self.phones = phones;
+        self
     }
 
     /// Uses `nodes` (the call engine's) for custom-node uploads.
@@ -214,7 +227,8 @@ fn table() -> Vec<Entry> {
         route(Post, "/api/auth/logout", AnyUser, "end the session", auth::logout),
         route(Get, "/api/auth/me", AnyUser, "the logged-in user", auth::me),
         route(Get, "/api/users", Admin, "every user", users::list),
-        route(Post, "/api/users", Admin, "create a user: `{username, display_name, password, role}`", users::create),
+                route(Post, "/api/users", Admin, "create a user: `{username, display_name, password, role}`", users::create),
+        route(Put, "/api/users/{id}/sip-password", Admin, "set the password the user's SIP phone registers with: `{password}` (stored as digest HA1s)", users::set_sip_password),
         route(Get, "/api/tokens", Admin, "API tokens (never their secrets)", tokens::list),
         route(Post, "/api/tokens", Admin, "create an API token: `{name, role, user_id?}`; the secret is shown once", tokens::create),
         route(Delete, "/api/tokens/{id}", Admin, "revoke an API token", tokens::revoke),
