@@ -12,7 +12,11 @@ async fn user(store: &Store, username: &str) -> i64 {
         password: "correct horse battery".into(),
         role: Role::Agent,
     };
-    store.create_user(&user, 1_000).await.expect("user created").id
+    store
+        .create_user(&user, 1_000)
+        .await
+        .expect("user created")
+        .id
 }
 
 const MD5: &str = "0123456789abcdef0123456789abcdef";
