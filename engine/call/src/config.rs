@@ -74,7 +74,7 @@ pub struct CallConfig {
     pub trunks: Vec<TrunkConfig>,
     /// Answer REGISTERs from agents' phones with this registrar (digest realm, algorithms,
     /// expiry limits); `None`: REGISTER gets 405. Credentials are given at run time
-    /// ([`crate::CallEngine::set_phone_credentials`]).
+    /// ([`crate::CallEngine::phones`]).
     pub registrar: Option<ramal_sip::RegistrarConfig>,
     /// Queues and their agents (agents are SIP users of the registrar; a registered phone
     /// logs its agent in). `None`: `queue` nodes take their `no-agents` port.

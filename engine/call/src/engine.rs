@@ -156,23 +156,6 @@ impl CallEngine {
         Phones(self.phones.clone())
     }
 
-    /// Replaces the credentials agents' phones REGISTER with (SIP user name → credential;
-    /// see [`CallConfig::registrar`]).
-    pub async fn set_phone_credentials(
-        &self,
-        credentials: HashMap<String, ramal_sip::Credential>,
-    ) -> Result<(), ramal_sip::CommandError> {
-        self.phones.set_credentials(credentials).await
-    }
-
-    /// Where the phone of SIP user `aor` is registered now.
-    pub async fn registered(
-        &self,
-        aor: &str,
-    ) -> Result<Vec<ramal_sip::Binding>, ramal_sip::CommandError> {
-        self.phones.lookup(aor).await
-    }
-
     /// Hangs up every call, waits (a few seconds at most) for them to end, writes their
     /// records, and stops.
     pub async fn shutdown(self) {

@@ -850,7 +850,8 @@ async fn an_agents_phone_registers_with_digest_and_can_be_found() {
     .await;
     harness
         .engine
-        .set_phone_credentials(std::collections::HashMap::from([(
+        .phones()
+        .set_credentials(std::collections::HashMap::from([(
             "1001".to_owned(),
             ramal_sip::Credential::hashed("1001", "ramal.test", "s3cret"),
         )]))
@@ -861,6 +862,7 @@ async fn an_agents_phone_registers_with_digest_and_can_be_found() {
     assert!(
         harness
             .engine
+            .phones()
             .registered("1001")
             .await
             .expect("lookup")
@@ -871,7 +873,12 @@ async fn an_agents_phone_registers_with_digest_and_can_be_found() {
         .sipp_scenario(register_scenario("s3cret", 200))
         .await;
     assert!(ok, "the REGISTER failed:\n{output}");
-    let bindings = harness.engine.registered("1001").await.expect("lookup");
+    let bindings = harness
+        .engine
+        .phones()
+        .registered("1001")
+        .await
+        .expect("lookup");
     assert_eq!(bindings.len(), 1, "{bindings:?}");
     assert!(
         bindings[0].contact.starts_with("sip:1001@127.0.0.1:"),
@@ -880,6 +887,7 @@ async fn an_agents_phone_registers_with_digest_and_can_be_found() {
     assert!(
         harness
             .engine
+            .phones()
             .registered("1002")
             .await
             .expect("lookup")
@@ -916,7 +924,8 @@ async fn queue_harness() -> Harness {
     .await;
     harness
         .engine
-        .set_phone_credentials(std::collections::HashMap::from([(
+        .phones()
+        .set_credentials(std::collections::HashMap::from([(
             "1001".to_owned(),
             ramal_sip::Credential::hashed("1001", "ramal.test", "s3cret"),
         )]))

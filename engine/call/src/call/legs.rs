@@ -1,15 +1,24 @@
 //! The caller's second leg: a transfer's target or a queue's agent — ringing it, the ACD's
 //! orders, bridging on answer, and its end.
 
-use super::{Driver, media_codec_of as media_codec, sip_user};
+use super::{Driver, bind_rtp, local_media, media_codec_of as media_codec, sip_user};
 use crate::acd::AcdOrder;
 use crate::transfer::{self, Leg};
 use ramal_flow::execution::{CommandId, Event, QueueOutcome, TransferOutcome};
-use ramal_media::{MediaEvent, RtpSession, SessionConfig};
-use ramal_sip::proto::sdp::{self, LocalMedia};
+use ramal_media::MediaEvent;
+use ramal_sip::proto::sdp;
 use ramal_sip::{OutgoingCall, UaEvent};
 use std::net::SocketAddr;
 use std::time::Duration;
+
+/// Where a second leg's INVITE goes and who it shows as calling.
+struct Outgoing {
+    uri: String,
+    from_user: String,
+    to: String,
+    destination: SocketAddr,
+    credentials: Option<ramal_sip::UacCredentials>,
+}
 
 impl Driver {
     /// Rings the transfer target on a second leg; the executor hears of it through
@@ -26,57 +35,20 @@ impl Driver {
             return Err("a transfer is already ringing".into());
         }
         let trunks = transfer::trunks(&self.shared.config, &self.shared.store).await;
-        let config = &self.shared.config;
         let target = transfer::target(&trunks, to, trunk, caller_id, &self.caller)
             .map_err(|error| error.to_string())?;
         let destination = transfer::resolve(&target)
             .await
             .map_err(|error| error.to_string())?;
-        let session_config = SessionConfig {
-            rtp_timeout: config.rtp_timeout,
-            ..SessionConfig::default()
-        };
-        let rtp = RtpSession::bind(config.rtp_ip, config.rtp_ports.clone(), session_config)
-            .await
-            .map_err(|error| error.to_string())?;
-        let local = LocalMedia {
-            address: config.rtp_ip,
-            port: rtp.local_port(),
-            session_id: crate::unix_ms().unsigned_abs(),
-            session_version: 1,
-        };
-        let outgoing = OutgoingCall {
-            target_uri: target.uri.clone(),
-            from: format!(
-                "<sip:{}@{}>",
-                sip_user(&target.caller_id),
-                self.shared.sip.local_addr()
-            ),
+        let outgoing = Outgoing {
+            uri: target.uri.clone(),
+            from_user: target.caller_id.clone(),
             to: target.to.clone(),
-            offer_sdp: sdp::build_offer(&local),
             destination,
             credentials: target.credentials.clone(),
         };
-        let leg = self
-            .shared
-            .sip
-            .invite(outgoing)
-            .await
-            .map_err(|error| error.to_string())?;
-        // The dispatcher replays what the leg did before this registration reached it.
-        let _ = self.shared.legs.send((leg, self.signal.clone()));
-        tracing::info!(call = %self.call, %leg, uri = %target.uri, "transfer ringing");
-        self.leg = Some(Leg {
-            id,
-            call: leg,
-            rtp,
-            to: to.to_owned(),
-            ring_deadline: Some(tokio::time::Instant::now() + timeout),
-            agent: None,
-            ringing: false,
-            bridged: false,
-        });
-        Ok(())
+        let ring_deadline = Some(tokio::time::Instant::now() + timeout);
+        self.open_leg(id, outgoing, to, ring_deadline, None).await
     }
 
     /// The ACD's order: ring an agent, stop ringing one, or leave the queue.
@@ -141,47 +113,55 @@ impl Driver {
         let binding = bindings
             .first()
             .ok_or_else(|| format!("`{agent}` has no registered phone"))?;
-        let config = &self.shared.config;
-        let session_config = SessionConfig {
-            rtp_timeout: config.rtp_timeout,
-            ..SessionConfig::default()
-        };
-        let rtp = RtpSession::bind(config.rtp_ip, config.rtp_ports.clone(), session_config)
-            .await
-            .map_err(|error| error.to_string())?;
-        let local = LocalMedia {
-            address: config.rtp_ip,
-            port: rtp.local_port(),
-            session_id: crate::unix_ms().unsigned_abs(),
-            session_version: 1,
-        };
-        let outgoing = OutgoingCall {
-            target_uri: binding.contact.clone(),
-            from: format!(
-                "<sip:{}@{}>",
-                sip_user(&self.caller),
-                self.shared.sip.local_addr()
-            ),
-            to: format!("<sip:{agent}@{}>", self.shared.sip.local_addr()),
-            offer_sdp: sdp::build_offer(&local),
+        let sip = self.shared.sip.local_addr();
+        let outgoing = Outgoing {
+            uri: binding.contact.clone(),
+            from_user: self.caller.clone(),
+            to: format!("<sip:{agent}@{sip}>"),
             destination: transfer::phone_address(&binding.contact, binding.source),
             credentials: None,
+        };
+        self.open_leg(id, outgoing, agent, None, Some(agent.to_owned()))
+            .await
+    }
+
+    /// Opens the second leg: its RTP session, our offer, the INVITE, the dispatcher told
+    /// where the leg's events go. An error means nothing was sent.
+    async fn open_leg(
+        &mut self,
+        id: CommandId,
+        outgoing: Outgoing,
+        to: &str,
+        ring_deadline: Option<tokio::time::Instant>,
+        agent: Option<String>,
+    ) -> Result<(), String> {
+        let config = &self.shared.config;
+        let rtp = bind_rtp(config).await.map_err(|error| error.to_string())?;
+        let sip = self.shared.sip.local_addr();
+        let invite = OutgoingCall {
+            target_uri: outgoing.uri.clone(),
+            from: format!("<sip:{}@{sip}>", sip_user(&outgoing.from_user)),
+            to: outgoing.to,
+            offer_sdp: sdp::build_offer(&local_media(config, &rtp)),
+            destination: outgoing.destination,
+            credentials: outgoing.credentials,
         };
         let leg = self
             .shared
             .sip
-            .invite(outgoing)
+            .invite(invite)
             .await
             .map_err(|error| error.to_string())?;
+        // The dispatcher replays what the leg did before this registration reached it.
         let _ = self.shared.legs.send((leg, self.signal.clone()));
-        tracing::info!(call = %self.call, %leg, %agent, "ringing an agent");
+        tracing::info!(call = %self.call, %leg, uri = %outgoing.uri, "second leg ringing");
         self.leg = Some(Leg {
             id,
             call: leg,
             rtp,
-            to: agent.to_owned(),
-            ring_deadline: None,
-            agent: Some(agent.to_owned()),
+            to: to.to_owned(),
+            ring_deadline,
+            agent,
             ringing: false,
             bridged: false,
         });

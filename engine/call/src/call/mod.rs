@@ -130,28 +130,17 @@ async fn answer_and_run(
     let plan = sdp::choose_answer(&offer)
         .map_err(|_| (488, "Not Acceptable Here".to_owned(), "codec-mismatch"))?;
     let config = &shared.config;
-    let session_config = SessionConfig {
-        rtp_timeout: config.rtp_timeout,
-        ..SessionConfig::default()
-    };
-    let mut rtp = RtpSession::bind(config.rtp_ip, config.rtp_ports.clone(), session_config)
-        .await
-        .map_err(|error| {
-            tracing::error!(%call, %error, "no RTP port");
-            (503, "No Media Port".to_owned(), "no-media-port")
-        })?;
+    let mut rtp = bind_rtp(config).await.map_err(|error| {
+        tracing::error!(%call, %error, "no RTP port");
+        (503, "No Media Port".to_owned(), "no-media-port")
+    })?;
     let codec = media_codec_of(plan.codec);
     rtp.set_remote(
         SocketAddr::new(offer.connection, offer.audio_port),
         codec,
         plan.telephone_event,
     );
-    let local = LocalMedia {
-        address: config.rtp_ip,
-        port: rtp.local_port(),
-        session_id: crate::unix_ms().unsigned_abs(),
-        session_version: 1,
-    };
+    let local = local_media(config, &rtp);
     if shared
         .sip
         .answer(call, sdp::build_answer(&plan, &local))
@@ -491,6 +480,27 @@ pub(super) fn sip_user(caller_id: &str) -> String {
         "ramal".into()
     } else {
         user
+    }
+}
+
+/// A leg's RTP session on the configured address and port range.
+pub(super) async fn bind_rtp(
+    config: &crate::CallConfig,
+) -> Result<RtpSession, ramal_media::SessionError> {
+    let session_config = SessionConfig {
+        rtp_timeout: config.rtp_timeout,
+        ..SessionConfig::default()
+    };
+    RtpSession::bind(config.rtp_ip, config.rtp_ports.clone(), session_config).await
+}
+
+/// Our side of a leg's SDP.
+pub(super) fn local_media(config: &crate::CallConfig, rtp: &RtpSession) -> LocalMedia {
+    LocalMedia {
+        address: config.rtp_ip,
+        port: rtp.local_port(),
+        session_id: crate::unix_ms().unsigned_abs(),
+        session_version: 1,
     }
 }
 
