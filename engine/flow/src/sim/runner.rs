@@ -213,6 +213,12 @@ impl Session {
         self.outbox.clear();
     }
 
+    /// Takes, in order, the commands no `expect` consumed yet (interactive use: the editor's
+    /// simulator shows them and writes each as an `expect` line of a script).
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        self.outbox.drain(..).collect()
+    }
+
     /// Lets virtual time run to the next thing that happens by itself (a prompt ends, a
     /// timer fires). `false` if nothing would ever happen without an input.
     pub fn run_until_next(&mut self) -> bool {
@@ -602,6 +608,9 @@ impl Session {
         }
         let command = self.next_command()?;
         let matched = match (expectation, &command) {
+            (Expectation::Play(wanted), Command::Play { prompt, .. }) if wanted.is_empty() => {
+                prompt.label().is_empty()
+            }
             (Expectation::Play(wanted), Command::Play { prompt, .. }) => {
                 let wanted_lower = wanted.to_lowercase();
                 prompt.file.as_deref().is_some_and(|file| {

@@ -397,6 +397,10 @@ fn parse_expectation(what: &str, args: &[String]) -> Result<Expectation, String>
         }
     };
     Ok(match what {
+        // `expect play ""` is a prompt with nothing to say (a template that rendered empty).
+        "play" if args.first().is_some_and(|word| word.as_str() == "\"\"") => {
+            Expectation::Play(String::new())
+        }
         "play" => Expectation::Play(required("play")?),
         "http" => match args {
             [method, url] => Expectation::Http {

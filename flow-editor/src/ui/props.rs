@@ -1,0 +1,421 @@
+//! The property panel, generated from the selected node's parameter schema (the catalog's
+//! JSON Schema for built-in kinds, the module's own for custom nodes): text, numbers and
+//! switches for plain fields, sub-fields for objects such as prompts, JSON for the rest.
+//! Problems validation finds under a field are shown under it as the supervisor types.
+
+use super::editor::{EditorPage, Msg};
+use crate::model::{Action, Editor};
+use ramal_flow::Diagnostic;
+use ramal_flow::catalog::NodeKind;
+use ramal_flow::document::NodeDocument;
+use serde_json::{Map, Value};
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use yew::html::Scope;
+use yew::prelude::*;
+
+/// How a field is edited.
+#[derive(Debug, Clone, PartialEq)]
+enum Widget {
+    Text { multiline: bool },
+    Number,
+    Switch,
+    Object(Vec<(String, Value, bool)>),
+    Json,
+}
+
+/// Follows `$ref` into `$defs` and unwraps `Option` (`anyOf [X, null]`).
+fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str)
+        && let Some(name) = reference.strip_prefix("#/$defs/")
+        && let Some(target) = root.get("$defs").and_then(|defs| defs.get(name))
+    {
+        return resolve(target, root);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array) {
+            let real: Vec<&Value> = options
+                .iter()
+                .filter(|o| o.get("type").and_then(Value::as_str) != Some("null"))
+                .collect();
+            if let [only] = real.as_slice() {
+                return resolve(only, root);
+            }
+        }
+    }
+    schema
+}
+
+fn types(schema: &Value) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn widget(name: &str, schema: &Value, root: &Value, depth: usize) -> Widget {
+    let schema = resolve(schema, root);
+    let kinds = types(schema);
+    let real: Vec<&str> = kinds.iter().copied().filter(|k| *k != "null").collect();
+    match real.as_slice() {
+        ["boolean"] => Widget::Switch,
+        ["integer"] | ["number"] => Widget::Number,
+        ["string"] => Widget::Text {
+            multiline: matches!(name, "tts" | "expr"),
+        },
+        // Durations (`"5s"` or milliseconds) and other string-or-number fields.
+        [_, _] if real.contains(&"string") => Widget::Text { multiline: false },
+        ["object"] if depth == 0 => match schema.get("properties").and_then(Value::as_object) {
+            Some(properties)
+                if !properties.is_empty()
+                    && properties
+                        .iter()
+                        .all(|(n, s)| !matches!(widget(n, s, root, 1), Widget::Json)) =>
+            {
+                let required = required_of(schema);
+                Widget::Object(
+                    properties
+                        .iter()
+                        .map(|(n, s)| (n.clone(), s.clone(), required.contains(n)))
+                        .collect(),
+                )
+            }
+            _ => Widget::Json,
+        },
+        _ => Widget::Json,
+    }
+}
+
+fn required_of(schema: &Value) -> Vec<String> {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The parameter schema of a node: the catalog's, or the custom module's inside `params`.
+fn schema_of(editor: &Editor, node: &NodeDocument) -> Value {
+    match NodeKind::from_name(&node.kind) {
+        Some(kind) => serde_json::to_value(kind.params_schema()).unwrap_or(Value::Null),
+        None => Value::Null,
+    }
+    .pipe(|schema| {
+        if node.kind != "custom" {
+            return schema;
+        }
+        let module = node.params.get("module").and_then(Value::as_str);
+        let inner = editor
+            .custom_nodes()
+            .iter()
+            .find(|spec| Some(spec.module.as_str()) == module)
+            .map(|spec| spec.params_schema.clone());
+        let mut schema = schema;
+        if let (Some(inner), Some(properties)) = (inner, schema.get_mut("properties"))
+            && !inner.is_null()
+        {
+            properties["params"] = inner;
+        }
+        schema
+    })
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl Pipe for Value {}
+
+/// The value a widget's text means.
+fn parse_text(widget: &Widget, text: &str) -> Result<Option<Value>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    match widget {
+        Widget::Number => text
+            .trim()
+            .parse::<i64>()
+            .map(|n| Some(Value::from(n)))
+            .or_else(|_| text.trim().parse::<f64>().map(|n| Some(Value::from(n))))
+            .map_err(|_| format!("`{text}` is not a number")),
+        Widget::Json => serde_json::from_str(text)
+            .map(Some)
+            .map_err(|error| format!("not JSON: {error}")),
+        _ => Ok(Some(Value::String(text.to_owned()))),
+    }
+}
+
+fn shown(value: Option<&Value>, widget: &Widget) -> String {
+    match (value, widget) {
+        (None | Some(Value::Null), _) => String::new(),
+        (Some(Value::String(text)), _) => text.clone(),
+        (Some(other), Widget::Json) => serde_json::to_string_pretty(other).unwrap_or_default(),
+        (Some(other), _) => other.to_string(),
+    }
+}
+
+/// Sets (or, with `None`, removes) `path` inside `params`.
+fn with_value(params: &Value, path: &[String], value: Option<Value>) -> Value {
+    let mut params = params.clone();
+    if !params.is_object() {
+        params = Value::Object(Map::new());
+    }
+    let mut target = &mut params;
+    for key in &path[..path.len().saturating_sub(1)] {
+        if !target.get(key).is_some_and(Value::is_object) {
+            target[key.as_str()] = Value::Object(Map::new());
+        }
+        target = &mut target[key.as_str()];
+    }
+    if let (Some(last), Some(object)) = (path.last(), target.as_object_mut()) {
+        match value {
+            Some(value) => {
+                object.insert(last.clone(), value);
+            }
+            None => {
+                object.remove(last);
+            }
+        }
+    }
+    // An object emptied by removing its last field goes too.
+    if path.len() == 2
+        && params
+            .get(&path[0])
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+        && let Some(object) = params.as_object_mut()
+    {
+        object.remove(&path[0]);
+    }
+    params
+}
+
+/// Properties of [`Field`].
+#[derive(Properties, PartialEq)]
+struct FieldProps {
+    node: String,
+    params: Value,
+    path: Vec<String>,
+    widget: Widget,
+    description: String,
+    required: bool,
+    problems: Vec<String>,
+    on_action: Callback<Action>,
+}
+
+/// One field: its input, help and problems. Text that does not parse stays in the input
+/// with its reason, and changes nothing.
+#[function_component]
+fn Field(props: &FieldProps) -> Html {
+    let local_error = use_state(|| None::<String>);
+    let mut value = Some(&props.params);
+    for key in &props.path {
+        value = value.and_then(|v| v.get(key));
+    }
+    let id = format!("param-{}", props.path.join("-"));
+    let label = props.path.join(".");
+    let emit = {
+        let (node, params, path, widget, on_action, local_error) = (
+            props.node.clone(),
+            props.params.clone(),
+            props.path.clone(),
+            props.widget.clone(),
+            props.on_action.clone(),
+            local_error.clone(),
+        );
+        move |text: String| match parse_text(&widget, &text) {
+            Ok(value) => {
+                local_error.set(None);
+                on_action.emit(Action::SetParams {
+                    node: node.clone(),
+                    params: with_value(&params, &path, value),
+                });
+            }
+            Err(error) => local_error.set(Some(error)),
+        }
+    };
+    let input = match &props.widget {
+        Widget::Switch => {
+            let checked = value.and_then(Value::as_bool).unwrap_or(false);
+            let (node, params, path, on_action) = (
+                props.node.clone(),
+                props.params.clone(),
+                props.path.clone(),
+                props.on_action.clone(),
+            );
+            html! { <input id={id.clone()} type="checkbox" data-param={label.clone()} {checked}
+            onchange={Callback::from(move |e: Event| {
+                let on = e.target_unchecked_into::<HtmlInputElement>().checked();
+                on_action.emit(Action::SetParams { node: node.clone(), params: with_value(&params, &path, Some(Value::Bool(on))) });
+            })} /> }
+        }
+        Widget::Json | Widget::Text { multiline: true } => {
+            let rows = if matches!(props.widget, Widget::Json) {
+                "5"
+            } else {
+                "2"
+            };
+            html! { <textarea id={id.clone()} data-param={label.clone()} {rows} value={shown(value, &props.widget)}
+            oninput={Callback::from(move |e: InputEvent| emit(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} /> }
+        }
+        _ => {
+            let kind = if matches!(props.widget, Widget::Number) {
+                "number"
+            } else {
+                "text"
+            };
+            html! { <input id={id.clone()} type={kind} data-param={label.clone()} value={shown(value, &props.widget)}
+            oninput={Callback::from(move |e: InputEvent| emit(e.target_unchecked_into::<HtmlInputElement>().value()))} /> }
+        }
+    };
+    html! {
+        <div class={classes!("field", (!props.problems.is_empty() || local_error.is_some()).then_some("invalid"))}>
+            <label for={id}>{label}{if props.required { " *" } else { "" }}</label>
+            {input}
+            if !props.description.is_empty() { <small class="help">{&props.description}</small> }
+            if let Some(error) = &*local_error { <small class="problem" role="alert">{error.clone()}</small> }
+            { for props.problems.iter().map(|p| html! { <small class="problem" role="alert">{p.clone()}</small> }) }
+        </div>
+    }
+}
+
+fn problems_at(diagnostics: &[Diagnostic], prefix: &str) -> Vec<String> {
+    diagnostics
+        .iter()
+        .filter(|d| d.json_path == prefix || d.json_path.starts_with(&format!("{prefix}/")))
+        .map(|d| d.message.clone())
+        .collect()
+}
+
+fn description(schema: &Value, root: &Value) -> String {
+    schema
+        .get("description")
+        .or_else(|| resolve(schema, root).get("description"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The panel for the selected node, or the flow's own settings when none is selected.
+pub fn panel(editor: &Editor, link: &Scope<EditorPage>) -> Html {
+    let on_action = link.callback(Msg::Act);
+    let Some(node) = editor.selected_node() else {
+        let doc = editor.document();
+        let count = editor.selection().len();
+        return html! {
+            <section class="properties" aria-label="Flow">
+                <h2>{if count > 1 { format!("{count} nodes selected") } else { "Flow".to_owned() }}</h2>
+                <label for="flow-description">{"Description"}</label>
+                <textarea id="flow-description" rows="3" value={doc.description.clone().unwrap_or_default()}
+                    onchange={on_action.reform(|e: Event| Action::SetDescription(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />
+                <p class="help">{"Drag nodes from the palette (or click one), drag from a port to a node to connect, \
+                    Shift-click to select several. Delete removes, Ctrl+Z/Ctrl+Y undo and redo, Ctrl+C/Ctrl+V copy, \
+                    arrows nudge, F fits, Ctrl+S saves."}</p>
+            </section>
+        };
+    };
+    let index = editor
+        .document()
+        .nodes
+        .iter()
+        .position(|n| n.id == node.id)
+        .unwrap_or_default();
+    let schema = schema_of(editor, node);
+    let required = required_of(&schema);
+    let diagnostics = editor.diagnostics();
+    let base = format!("/nodes/{index}/params");
+    let fields = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .flat_map(|(name, field_schema)| {
+            let top = widget(name, field_schema, &schema, 0);
+            let entries: Vec<(Vec<String>, Widget, String, bool)> = match top {
+                Widget::Object(children) => children
+                    .into_iter()
+                    .map(|(child, child_schema, child_required)| {
+                        (
+                            vec![name.clone(), child.clone()],
+                            widget(&child, &child_schema, &schema, 1),
+                            description(&child_schema, &schema),
+                            child_required && required.contains(name),
+                        )
+                    })
+                    .collect(),
+                other => vec![(
+                    vec![name.clone()],
+                    other,
+                    description(field_schema, &schema),
+                    required.contains(name),
+                )],
+            };
+            entries
+        })
+        .map(|(path, widget, description, required)| {
+            let problems = problems_at(diagnostics, &format!("{base}/{}", path.join("/")));
+            let key = path.join(".");
+            html! {
+                <Field {key} node={node.id.clone()} params={node.params.clone()} path={path}
+                    {widget} {description} {required} {problems} on_action={on_action.clone()} />
+            }
+        });
+    let others: Vec<String> = editor
+        .document()
+        .nodes
+        .iter()
+        .filter(|n| n.id != node.id)
+        .map(|n| n.id.clone())
+        .collect();
+    let node_problems: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| {
+            d.node_id.as_deref() == Some(node.id.as_str()) && !d.json_path.starts_with(&base)
+        })
+        .collect();
+    let id = node.id.clone();
+    let label = node
+        .ui
+        .as_ref()
+        .and_then(|ui| ui.label.clone())
+        .unwrap_or_default();
+    html! {
+        <section class="properties" aria-label={format!("Node {}", node.id)}>
+            <h2>{format!("{} node", node.kind)}</h2>
+            <label for="node-id">{"Id"}</label>
+            <input id="node-id" value={node.id.clone()}
+                onchange={on_action.reform({ let id = id.clone(); move |e: Event| Action::RenameNode { from: id.clone(), to: e.target_unchecked_into::<HtmlInputElement>().value() } })} />
+            <label for="node-label">{"Label"}</label>
+            <input id="node-label" value={label}
+                onchange={on_action.reform({ let id = id.clone(); move |e: Event| Action::SetLabel { node: id.clone(), label: e.target_unchecked_into::<HtmlInputElement>().value() } })} />
+            { for node_problems.iter().map(|d| html! { <p class="problem" role="alert">{&d.message}</p> }) }
+            <fieldset class="params"><legend>{"Parameters"}</legend>{ for fields }</fieldset>
+            <fieldset class="ports"><legend>{"Connections"}</legend>
+            { for editor.ports_of(node).into_iter().map(|port| {
+                let current = node.ports.get(&port).cloned().unwrap_or_default();
+                let select_id = format!("port-{port}");
+                let (id, port_name) = (id.clone(), port.clone());
+                html! {
+                    <div class="field">
+                        <label for={select_id.clone()}>{&port}</label>
+                        <select id={select_id} data-port-select={port.clone()}
+                            onchange={on_action.reform(move |e: Event| {
+                                let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+                                Action::Connect { node: id.clone(), port: port_name.clone(), target: Some(value).filter(|v| !v.is_empty()) }
+                            })}>
+                            <option value="" selected={current.is_empty()}>{"(not connected)"}</option>
+                            { for others.iter().map(|other| html! { <option value={other.clone()} selected={*other == current}>{other}</option> }) }
+                        </select>
+                    </div>
+                }
+            }) }
+            </fieldset>
+        </section>
+    }
+}
