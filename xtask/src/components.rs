@@ -12,7 +12,8 @@ use std::path::PathBuf;
 /// The components: cargo package name = component file name.
 pub const COMPONENTS: &[&str] = &["cpf-check", "crm-lookup", "ab-split", "hostile"];
 
-fn target_dir() -> PathBuf {
+/// Cargo's target directory (`CARGO_TARGET_DIR`, else `target/`).
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|dir| {

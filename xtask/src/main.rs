@@ -4,11 +4,15 @@
 //! - `cargo xtask test`  — install what the tests need, then run every test suite.
 //! - `cargo xtask bench` — run the benchmarks and print their figures.
 //! - `cargo xtask components` — build the custom-node examples and fixtures as components.
+//! - `cargo xtask editor` — build the browser editor into `flow-editor/dist` (wasm32,
+//!   wasm-bindgen, wasm-opt, gzip), which `ramal serve --editor` serves.
 //!
 //! Everything a fresh Debian machine with only the Rust toolchain lacks is installed here
-//! (rustup targets, Debian packages), never assumed.
+//! (rustup targets, Debian packages, the wasm-bindgen CLI and wasm-opt under
+//! `~/.cache/ramal/tools`), never assumed.
 
 mod components;
+mod editor;
 mod install;
 mod run;
 mod suite;
@@ -24,8 +28,9 @@ fn main() -> ExitCode {
         Some("test") | Some("ci") => suite::test(),
         Some("bench") => suite::bench(),
         Some("components") => components::build().map(|_| ()),
+        Some("editor") => editor::build().map(|_| ()),
         _ => {
-            eprintln!("usage: cargo xtask run [ARGS…] | test | bench | components");
+            eprintln!("usage: cargo xtask run [ARGS…] | test | bench | components | editor");
             return ExitCode::from(2);
         }
     };

@@ -48,11 +48,14 @@ pub fn test() -> anyhow::Result<()> {
         let _stage = stage("install what the tests need");
         install::rust_targets(&["wasm32-unknown-unknown", "wasm32-wasip1"])?;
         // Node runs the flow crate's tests compiled to WebAssembly (WASI); espeak-ng is the
-        // TTS engine the media tests synthesize speech with.
+        // TTS engine the media tests synthesize speech with; Chromium and chromedriver run
+        // the editor's browser tests.
         install::debian_packages(&[
             ("node", "nodejs"),
             ("espeak-ng", "espeak-ng"),
             ("sipp", "sip-tester"),
+            ("chromium", "chromium"),
+            ("chromedriver", "chromium-driver"),
         ])?;
     }
     {
@@ -73,6 +76,21 @@ pub fn test() -> anyhow::Result<()> {
     {
         let _stage = stage("custom-node components (guest-sdk, wasm32 -> component)");
         crate::components::build()?;
+    }
+    {
+        // Before the native tests: the browser tests among them load flow-editor/dist.
+        let _stage = stage("the editor (wasm32): lints and build");
+        run(cargo().args([
+            "clippy",
+            "-p",
+            "ramal-editor",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        crate::editor::build()?;
     }
     {
         let _stage = stage("native tests (every crate, flow scripts, tidy)");

@@ -66,7 +66,15 @@ pub struct Config {
     /// backstop: its CPU is bounded by fuel).
     #[arg(long, env = "RAMAL_NODE_TIME_BUDGET_MS", default_value_t = 100)]
     pub node_time_budget_ms: u64,
+    /// The browser editor's files (built by `cargo xtask editor`), served at `/`; default:
+    /// `flow-editor/dist` when it holds a built editor under the current directory.
+    /// Without an editor, `/` lists the API (as `/api` always does).
+    #[arg(long = "editor", env = "RAMAL_EDITOR_DIR", value_name = "DIR")]
+    pub editor_dir: Option<PathBuf>,
 }
+
+/// Where `cargo xtask editor` puts the editor, relative to the repository.
+pub const DEFAULT_EDITOR_DIR: &str = "flow-editor/dist";
 
 /// Where SIP listens: an address, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,7 +181,20 @@ impl Config {
             sip_digest: vec![ramal_sip::Algorithm::Sha256, ramal_sip::Algorithm::Md5],
             node_http_allow: Vec::new(),
             node_time_budget_ms: 100,
+            editor_dir: None,
         }
+    }
+
+    /// Fills in the editor's default: [`DEFAULT_EDITOR_DIR`] under the current directory,
+    /// when it holds an `index.html` (a built editor).
+    pub fn with_default_editor(mut self) -> Config {
+        if self.editor_dir.is_none() {
+            let dir = PathBuf::from(DEFAULT_EDITOR_DIR);
+            if dir.join("index.html").is_file() {
+                self.editor_dir = Some(dir);
+            }
+        }
+        self
     }
 
     /// The call engine's configuration, when SIP is on.

@@ -1,4 +1,5 @@
-//! `ramal serve`: open the store, set up a first start, serve the API until shutdown.
+//! `ramal serve`: open the store, set up a first start, serve the API (and the editor's
+//! files) until shutdown.
 
 use crate::api::{AppState, now_ms, router};
 use crate::bootstrap;
@@ -46,7 +47,13 @@ pub async fn run(
         None => None,
     };
     let address = listener.local_addr()?;
-    tracing::info!("Ramal API on http://{address}/");
+    tracing::info!("Ramal API on http://{address}/api");
+    match &config.editor_dir {
+        Some(dir) => tracing::info!("the editor on http://{address}/ (from {})", dir.display()),
+        None => tracing::info!(
+            "no editor (build it with `cargo xtask editor`, then `ramal serve --editor flow-editor/dist`)"
+        ),
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -62,6 +69,13 @@ pub async fn run(
 /// Opens the store (creating the data directory), does the first-start setup (the admin
 /// user, the example flows) and builds the API's state.
 pub async fn open(config: &Config) -> anyhow::Result<AppState> {
+    if let Some(dir) = &config.editor_dir {
+        anyhow::ensure!(
+            dir.join("index.html").is_file(),
+            "the editor directory {} has no index.html: build the editor with `cargo xtask editor`",
+            dir.display()
+        );
+    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     // The URL may hold a password: name the backend, not the URL.
@@ -89,7 +103,7 @@ pub async fn open(config: &Config) -> anyhow::Result<AppState> {
     for id in &report.imported_flows {
         tracing::info!(flow = %id, "example flow imported and published");
     }
-    Ok(AppState::new(store))
+    Ok(AppState::new(store).with_editor(config.editor_dir.clone()))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

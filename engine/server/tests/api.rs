@@ -320,12 +320,19 @@ async fn a_draft_that_cannot_be_read_or_names_another_id_is_refused() {
 #[tokio::test]
 async fn the_index_page_lists_every_route_without_logging_in() {
     let app = app().await;
-    let reply = app.call("GET", "/", &Caller::Anonymous, "").await;
-    assert_eq!(reply.status, StatusCode::OK);
-    let page = reply.body.as_str().expect("an HTML page");
-    for route in ramal::api::routes() {
-        let line = format!("<code>{} {}</code>", route.verb.method(), route.path);
-        assert!(page.contains(&line), "{line} is missing from the index");
+    // `/api` always; `/` too when there is no editor (this app has none).
+    for path in ["/api", "/"] {
+        let reply = app.call("GET", path, &Caller::Anonymous, "").await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        let page = reply.body.as_str().expect("an HTML page");
+        for route in ramal::api::routes() {
+            let line = format!("<code>{} {}</code>", route.verb.method(), route.path);
+            assert!(page.contains(&line), "{line} is missing from {path}");
+        }
+        assert!(
+            page.contains("cargo xtask editor"),
+            "says how to build the editor"
+        );
     }
 }
 

@@ -24,6 +24,7 @@ enum Needs {
 
 const EXPECTED: &[(&str, &str, Needs)] = &[
     ("GET", "/", Needs::Nothing),
+    ("GET", "/api", Needs::Nothing),
     ("GET", "/healthz", Needs::Nothing),
     ("POST", "/api/auth/login", Needs::Nothing),
     ("POST", "/api/auth/logout", Needs::Login),

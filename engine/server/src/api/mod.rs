@@ -9,7 +9,12 @@
 //! validate, test, the schema), trunks, queues, campaigns, dispositions and contacts, but
 //! not users or tokens; `agent` has `/api/auth/*`, reads the campaigns they are assigned
 //! to with their dispositions, and records and reads their own disposition results — flow
-//! documents and configuration are not theirs. Without logging in: `/`, `/healthz` and `/api/auth/login`.
+//! documents and configuration are not theirs. Without logging in: `/`, `/api`, `/healthz`,
+//! `/api/auth/login`, the OpenAPI document and page, and the editor's files.
+//!
+//! `/` is the browser editor when the server has one (`--editor`; [`pages`] serves its
+//! files for every path outside `/api` that no route takes), else the API's index page,
+//! which `/api` always is.
 
 mod auth;
 mod body;
@@ -21,6 +26,7 @@ mod events;
 mod flows;
 mod nodes;
 mod openapi;
+mod pages;
 mod session;
 mod tokens;
 mod trunks;
@@ -41,10 +47,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::middleware;
-use axum::response::Html;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use ramal_store::{Role, Store};
 use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 /// What every handler can reach.
@@ -68,6 +74,8 @@ pub struct AppState {
     /// The digest realm of agents' SIP accounts, and the running call engine's phones.
     sip_realm: String,
     phones: Option<ramal_call::Phones>,
+    /// The browser editor's files, served at `/`.
+    editor: Option<Arc<Path>>,
 }
 
 impl AppState {
@@ -82,7 +90,15 @@ impl AppState {
             nodes: Arc::new(OnceLock::new()),
             sip_realm: "ramal".into(),
             phones: None,
+            editor: None,
         }
+    }
+
+    /// Serves the browser editor from `dir` (`index.html` at `/`, its other files beside
+    /// it); `None`: `/` is the API's index page.
+    pub fn with_editor(mut self, dir: Option<PathBuf>) -> AppState {
+        self.editor = dir.map(Arc::from);
+        self
     }
 
     /// SIP accounts are made for `realm`; `phones` (the running call engine's) get them at
@@ -221,7 +237,8 @@ fn table() -> Vec<Entry> {
     use Access::{Admin, AnyUser, Public, Supervisor};
     use Verb::{Delete, Get, Post, Put};
     vec![
-        route(Get, "/", Public, "this page", index),
+        route(Get, "/", Public, "the browser editor (with `--editor`); without it, this page", pages::home),
+        route(Get, "/api", Public, "this page: every route of the API", pages::api_index),
         route(Get, "/healthz", Public, "liveness: `ok`", || async { "ok" }),
         route(Post, "/api/auth/login", Public, "log in: `{username, password}` → session cookie", auth::login),
         route(Post, "/api/auth/logout", AnyUser, "end the session", auth::logout),
@@ -298,53 +315,11 @@ pub fn router(state: AppState) -> Router {
         router = router.route(info.path, handler);
     }
     router
+        .fallback(pages::files)
         .layer(DefaultBodyLimit::max(
             ramal_flow::document::MAX_DOCUMENT_BYTES,
         ))
         .with_state(state)
-}
-
-async fn index() -> Html<&'static str> {
-    static PAGE: OnceLock<String> = OnceLock::new();
-    Html(PAGE.get_or_init(|| {
-        let mut page = String::from(concat!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Ramal</title></head>",
-            "<body><h1>Ramal is running</h1>",
-            "<p>The browser flow editor is not part of this build yet. Log in with ",
-            "<code>POST /api/auth/login</code> (a session cookie), or send ",
-            "<code>Authorization: Bearer &lt;token&gt;</code>. The HTTP API is:</p><ul>",
-        ));
-        for info in routes() {
-            let who = match info.access {
-                Access::Public => "anyone",
-                Access::AnyUser => "any user",
-                Access::Supervisor => "supervisor, admin",
-                Access::Admin => "admin",
-            };
-            page.push_str(&format!(
-                "<li><code>{} {}</code> — {} <small>({who})</small></li>",
-                info.verb.method(),
-                info.path,
-                code_spans(&info.summary.replace('<', "&lt;")),
-            ));
-        }
-        page.push_str("</ul></body></html>");
-        page
-    }))
-}
-
-/// `a `b` c` → `a <code>b</code> c`.
-fn code_spans(text: &str) -> String {
-    text.split('`')
-        .enumerate()
-        .map(|(i, part)| {
-            if i % 2 == 1 {
-                format!("<code>{part}</code>")
-            } else {
-                part.to_owned()
-            }
-        })
-        .collect()
 }
 
 /// Now, Unix milliseconds.

@@ -37,7 +37,7 @@ pub fn main() -> ExitCode {
         Command::Flow(command) => flow::run(command),
         Command::Contacts(command) => contacts::run(command),
         Command::Node(command) => node::run(command),
-        Command::Serve(config) => serve(config),
+        Command::Serve(config) => serve(config.with_default_editor()),
     };
     match result {
         Ok(code) => code,
