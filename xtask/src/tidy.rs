@@ -38,6 +38,7 @@ const PURE_MODULES: &[&str] = &[
     "engine/sip/src/proto",
     "engine/media/src/dtmf",
     "engine/media/src/codec",
+    "flow-editor/src/model",
 ];
 
 #[test]

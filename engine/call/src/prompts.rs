@@ -3,7 +3,7 @@
 //! (engine, voice, text).
 
 use ramal_flow::execution::PromptSpec;
-use ramal_media::prompt::{Limits, decode_wav};
+use ramal_media::prompt::{Limits, decode_wav, encode_wav};
 use ramal_media::{CachedTts, EspeakTts, Pcm, Tts};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -73,6 +73,21 @@ impl Prompts {
         let text = prompt.text.as_deref().ok_or(PromptLoadError::Empty)?;
         let voice = prompt.voice.as_deref().unwrap_or(&self.default_voice);
         Ok(self.tts.synthesize(text, voice).await?)
+    }
+
+    /// `text` spoken with `voice` (the default voice when `None`) as a WAV file (8 kHz mono,
+    /// 16-bit): what a call would hear, for the editor's "listen" button.
+    pub async fn speech_wav(
+        &self,
+        text: &str,
+        voice: Option<&str>,
+    ) -> Result<Vec<u8>, PromptLoadError> {
+        if text.trim().is_empty() {
+            return Err(PromptLoadError::Empty);
+        }
+        let voice = voice.unwrap_or(&self.default_voice);
+        let pcm = self.tts.synthesize(text, voice).await?;
+        Ok(encode_wav(&pcm))
     }
 
     async fn file(&self, name: &str) -> Result<Pcm, PromptLoadError> {

@@ -103,7 +103,15 @@ pub async fn open(config: &Config) -> anyhow::Result<AppState> {
     for id in &report.imported_flows {
         tracing::info!(flow = %id, "example flow imported and published");
     }
-    Ok(AppState::new(store).with_editor(config.editor_dir.clone()))
+    let speech = ramal_call::Prompts::new(
+        config.prompts.clone(),
+        ramal_call::CallConfig::default().espeak,
+        config.data_dir.join("tts-cache"),
+        ramal_call::CallConfig::default().default_voice,
+    );
+    Ok(AppState::new(store)
+        .with_editor(config.editor_dir.clone())
+        .with_prompts(speech))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

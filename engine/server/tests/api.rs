@@ -385,3 +385,34 @@ async fn the_server_runs_on_a_loopback_socket_and_stops_on_shutdown() {
         "the server stops cleanly: {result:?}"
     );
 }
+
+#[tokio::test]
+async fn prompt_speech_is_the_engines_tts_as_wav_and_bad_text_is_refused() {
+    let app = app().await;
+    let sara = app.session("sara").await;
+    let reply = app
+        .call(
+            "GET",
+            "/api/prompts/speech?text=Ol%C3%A1%2C%20Ana.&voice=pt-BR",
+            &sara,
+            "",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.headers["content-type"], "audio/wav");
+    let wav = reply.body.as_str().unwrap_or_default();
+    assert!(
+        wav.starts_with("RIFF") && wav.len() > 4000,
+        "a WAV with speech in it"
+    );
+    for (query, code) in [
+        ("text=%20", "speech.empty"),
+        (&*format!("text={}", "a".repeat(2001)), "speech.too_long"),
+    ] {
+        let reply = app
+            .call("GET", &format!("/api/prompts/speech?{query}"), &sara, "")
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(reply.code(), code);
+    }
+}

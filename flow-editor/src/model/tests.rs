@@ -104,8 +104,21 @@ fn nodes_are_added_where_dropped_snapped_with_fresh_ids() {
     let ui = menu.ui.as_ref().expect("placed");
     assert_eq!((ui.x, ui.y), (100.0, 240.0));
     assert!(editor.node("menu-2").is_some());
+    // The same spot again: the new node goes below, not on top.
+    editor
+        .apply(Action::AddNode {
+            item: item("play"),
+            at: again,
+        })
+        .expect("added");
+    let play = editor
+        .node("play")
+        .and_then(|n| n.ui.clone())
+        .expect("placed");
+    assert_eq!(play.x, 400.0);
+    assert!(play.y >= NODE_HEIGHT, "{play:?}");
     assert_eq!(editor.selection().len(), 1);
-    assert!(editor.selection().contains("menu-2"));
+    assert!(editor.selection().contains("play"));
 }
 
 #[test]
@@ -410,10 +423,13 @@ fn hit_testing_finds_ports_before_bodies() {
 
 #[test]
 fn every_example_flow_opens_and_a_500_node_flow_validates() {
-    let flows = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../flows");
-    for name in ["reception", "cpf-check", "survey", "campaign-answer"] {
-        let text = std::fs::read_to_string(flows.join(format!("{name}.json"))).expect("read");
-        let doc = FlowDocument::from_json(&text).expect("a document");
+    for text in [
+        include_str!("../../../flows/reception.json"),
+        include_str!("../../../flows/cpf-check.json"),
+        include_str!("../../../flows/survey.json"),
+        include_str!("../../../flows/campaign-answer.json"),
+    ] {
+        let doc = FlowDocument::from_json(text).expect("a document");
         let editor = Editor::new(doc);
         assert_eq!(editor.node_views().len(), editor.document().nodes.len());
     }

@@ -45,11 +45,21 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     schema
 }
 
+/// The JSON types a schema allows; for `oneOf`/`anyOf` of plain types (a duration is
+/// `"5s"` or milliseconds), all of theirs.
 fn types(schema: &Value) -> Vec<&str> {
     match schema.get("type") {
         Some(Value::String(one)) => vec![one.as_str()],
         Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
+        _ => ["oneOf", "anyOf"]
+            .iter()
+            .filter_map(|key| schema.get(*key)?.as_array())
+            .flatten()
+            .flat_map(|option| match option.get("type") {
+                Some(Value::String(one)) => vec![one.as_str()],
+                _ => Vec::new(),
+            })
+            .collect(),
     }
 }
 
@@ -204,6 +214,8 @@ struct FieldProps {
     path: Vec<String>,
     widget: Widget,
     description: String,
+    /// The schema's default, shown when the field is empty.
+    default: Value,
     required: bool,
     problems: Vec<String>,
     on_action: Callback<Action>,
@@ -231,7 +243,11 @@ fn Field(props: &FieldProps) -> Html {
         );
         move |text: String| match parse_text(&widget, &text) {
             Ok(value) => {
-                local_error.set(None);
+                // Setting state re-renders the field; only do it when there is something to
+                // clear, or a render with the previous value could overwrite what is typed.
+                if local_error.is_some() {
+                    local_error.set(None);
+                }
                 on_action.emit(Action::SetParams {
                     node: node.clone(),
                     params: with_value(&params, &path, value),
@@ -242,7 +258,10 @@ fn Field(props: &FieldProps) -> Html {
     };
     let input = match &props.widget {
         Widget::Switch => {
-            let checked = value.and_then(Value::as_bool).unwrap_or(false);
+            let checked = value
+                .and_then(Value::as_bool)
+                .or(props.default.as_bool())
+                .unwrap_or(false);
             let (node, params, path, on_action) = (
                 props.node.clone(),
                 props.params.clone(),
@@ -261,7 +280,8 @@ fn Field(props: &FieldProps) -> Html {
             } else {
                 "2"
             };
-            html! { <textarea id={id.clone()} data-param={label.clone()} {rows} value={shown(value, &props.widget)}
+            let placeholder = shown(Some(&props.default), &props.widget);
+            html! { <textarea id={id.clone()} data-param={label.clone()} {rows} {placeholder} value={shown(value, &props.widget)}
             oninput={Callback::from(move |e: InputEvent| emit(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} /> }
         }
         _ => {
@@ -270,18 +290,62 @@ fn Field(props: &FieldProps) -> Html {
             } else {
                 "text"
             };
-            html! { <input id={id.clone()} type={kind} data-param={label.clone()} value={shown(value, &props.widget)}
+            let placeholder = shown(Some(&props.default), &props.widget);
+            html! { <input id={id.clone()} type={kind} data-param={label.clone()} {placeholder} value={shown(value, &props.widget)}
             oninput={Callback::from(move |e: InputEvent| emit(e.target_unchecked_into::<HtmlInputElement>().value()))} /> }
         }
     };
+    let listen = if props.path.last().map(String::as_str) == Some("tts") {
+        let text = value.and_then(Value::as_str).unwrap_or_default().to_owned();
+        let mut voice = Some(&props.params);
+        for key in &props.path[..props.path.len() - 1] {
+            voice = voice.and_then(|v| v.get(key));
+        }
+        let voice = voice
+            .and_then(|v| v.get("voice"))
+            .and_then(Value::as_str)
+            .unwrap_or("en")
+            .to_owned();
+        let local_error = local_error.clone();
+        html! {
+            <button class="listen" type="button" disabled={text.is_empty()} aria-label={format!("Listen to {label}")}
+                onclick={Callback::from(move |_| listen(&text, &voice, local_error.clone()))}>{"▶ Listen"}</button>
+        }
+    } else {
+        html! {}
+    };
+    // A fixed set of children whatever the state: with optional siblings appearing and
+    // disappearing, Yew replaced the input as the first problem showed up, and the
+    // supervisor's typing lost focus (the browser test types into a field to catch it).
     html! {
         <div class={classes!("field", (!props.problems.is_empty() || local_error.is_some()).then_some("invalid"))}>
             <label for={id}>{label}{if props.required { " *" } else { "" }}</label>
             {input}
-            if !props.description.is_empty() { <small class="help">{&props.description}</small> }
-            if let Some(error) = &*local_error { <small class="problem" role="alert">{error.clone()}</small> }
-            { for props.problems.iter().map(|p| html! { <small class="problem" role="alert">{p.clone()}</small> }) }
+            <span class="listen-slot">{listen}</span>
+            <small class="help">{props.description.clone()}</small>
+            <span class="field-problems" role="alert">
+                { for local_error.iter().chain(props.problems.iter()).map(|p| html! { <small class="problem">{p.clone()}</small> }) }
+            </span>
         </div>
+    }
+}
+
+/// Plays the engine's speech for `text` (`GET /api/prompts/speech`: the same TTS and cache
+/// calls use). Templates are spoken as written.
+fn listen(text: &str, voice: &str, error: UseStateHandle<Option<String>>) {
+    let url = format!(
+        "/api/prompts/speech?voice={}&text={}",
+        super::api::encode(voice),
+        super::api::encode(text)
+    );
+    let played = web_sys::HtmlAudioElement::new_with_src(&url).and_then(|audio| audio.play());
+    match played {
+        Ok(promise) => wasm_bindgen_futures::spawn_local(async move {
+            if wasm_bindgen_futures::JsFuture::from(promise).await.is_err() {
+                error.set(Some("the speech could not be played".into()));
+            }
+        }),
+        Err(_) => error.set(Some("this browser cannot play audio".into())),
     }
 }
 
@@ -337,7 +401,7 @@ pub fn panel(editor: &Editor, link: &Scope<EditorPage>) -> Html {
         .flatten()
         .flat_map(|(name, field_schema)| {
             let top = widget(name, field_schema, &schema, 0);
-            let entries: Vec<(Vec<String>, Widget, String, bool)> = match top {
+            let entries: Vec<(Vec<String>, Widget, String, Value, bool)> = match top {
                 Widget::Object(children) => children
                     .into_iter()
                     .map(|(child, child_schema, child_required)| {
@@ -345,6 +409,7 @@ pub fn panel(editor: &Editor, link: &Scope<EditorPage>) -> Html {
                             vec![name.clone(), child.clone()],
                             widget(&child, &child_schema, &schema, 1),
                             description(&child_schema, &schema),
+                            child_schema.get("default").cloned().unwrap_or(Value::Null),
                             child_required && required.contains(name),
                         )
                     })
@@ -353,17 +418,18 @@ pub fn panel(editor: &Editor, link: &Scope<EditorPage>) -> Html {
                     vec![name.clone()],
                     other,
                     description(field_schema, &schema),
+                    field_schema.get("default").cloned().unwrap_or(Value::Null),
                     required.contains(name),
                 )],
             };
             entries
         })
-        .map(|(path, widget, description, required)| {
+        .map(|(path, widget, description, default, required)| {
             let problems = problems_at(diagnostics, &format!("{base}/{}", path.join("/")));
             let key = path.join(".");
             html! {
                 <Field {key} node={node.id.clone()} params={node.params.clone()} path={path}
-                    {widget} {description} {required} {problems} on_action={on_action.clone()} />
+                    {widget} {description} {default} {required} {problems} on_action={on_action.clone()} />
             }
         });
     let others: Vec<String> = editor
@@ -394,7 +460,9 @@ pub fn panel(editor: &Editor, link: &Scope<EditorPage>) -> Html {
             <label for="node-label">{"Label"}</label>
             <input id="node-label" value={label}
                 onchange={on_action.reform({ let id = id.clone(); move |e: Event| Action::SetLabel { node: id.clone(), label: e.target_unchecked_into::<HtmlInputElement>().value() } })} />
-            { for node_problems.iter().map(|d| html! { <p class="problem" role="alert">{&d.message}</p> }) }
+            <div class="node-problems" role="alert">
+                { for node_problems.iter().map(|d| html! { <p class="problem">{&d.message}</p> }) }
+            </div>
             <fieldset class="params"><legend>{"Parameters"}</legend>{ for fields }</fieldset>
             <fieldset class="ports"><legend>{"Connections"}</legend>
             { for editor.ports_of(node).into_iter().map(|port| {

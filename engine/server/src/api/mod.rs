@@ -28,6 +28,7 @@ mod nodes;
 mod openapi;
 mod pages;
 mod session;
+mod speech;
 mod tokens;
 mod trunks;
 mod users;
@@ -76,6 +77,8 @@ pub struct AppState {
     phones: Option<ramal_call::Phones>,
     /// The browser editor's files, served at `/`.
     editor: Option<Arc<Path>>,
+    /// Prompt speech for the editor's "listen" buttons: the same TTS and cache calls use.
+    prompts: Option<Arc<ramal_call::Prompts>>,
 }
 
 impl AppState {
@@ -91,7 +94,14 @@ impl AppState {
             sip_realm: "ramal".into(),
             phones: None,
             editor: None,
+            prompts: None,
         }
+    }
+
+    /// Speaks prompts for `GET /api/prompts/speech` with `prompts`.
+    pub fn with_prompts(mut self, prompts: ramal_call::Prompts) -> AppState {
+        self.prompts = Some(Arc::new(prompts));
+        self
     }
 
     /// Serves the browser editor from `dir` (`index.html` at `/`, its other files beside
@@ -255,6 +265,7 @@ fn table() -> Vec<Entry> {
         route(Put, "/api/flows/{id}", Supervisor, "save the draft (body: the JSON); answers with its diagnostics", flows::save),
         route(Post, "/api/flows/{id}/publish", Supervisor, "publish the draft as the next version (refused if it has errors)", flows::publish),
         route(Post, "/api/flows/{id}/test", Supervisor, "run call scripts against the draft (body: the script)", flows::test),
+        route(Get, "/api/prompts/speech", Supervisor, "a prompt spoken as the engine speaks it: `?text=&voice=` → audio/wav (8 kHz mono)", speech::speak),
         route(Get, "/api/schema/flow", Supervisor, "the flow document's JSON Schema", flows::schema),
         route(Get, "/api/calls", Supervisor, "call records, newest first, with their paths: `?limit=N` (at most 500), `&flow_id=`, `&after=` the `x-next-after` header of the previous page", calls::list),
         route(Get, "/api/calls/{id}", Supervisor, "one call record with its executor trace", calls::get),

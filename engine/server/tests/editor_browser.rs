@@ -1,0 +1,666 @@
+//! The editor in a real browser (headless Debian chromium through chromedriver): log in,
+//! draw a five-node flow (start → play → menu → queue / hang-up) with the mouse, see a
+//! validation error and fix it, publish, simulate pressing 1 and check the path; then a
+//! sipp call runs the published flow on the engine and the editor replays it. Screenshots
+//! of the main screens are kept under `<target>/editor-screenshots/`.
+//!
+//! Then the measurements the issue asks for: opening a 500-node flow, and frame times
+//! while dragging a node in it (printed, never asserted).
+//!
+//! Needs the built editor (`cargo xtask editor`, which `cargo xtask test` runs first),
+//! `chromium` and `chromedriver` (Debian `chromium`, `chromium-driver`) and `sipp`
+//! (`sip-tester`); `cargo xtask test` installs them. A missing one fails the test, loudly.
+
+mod auth_support;
+
+use auth_support::{ADMIN_PASSWORD, TempDir, config};
+use fantoccini::{Client, ClientBuilder, Locator};
+use ramal::config::SipListen;
+use serde_json::{Value, json};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|socket| socket.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|socket| socket.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+fn editor_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flow-editor/dist");
+    assert!(
+        dir.join("index.html").is_file() && dir.join("ramal_editor_bg.wasm").is_file(),
+        "the editor is not built in {}: run `cargo xtask editor` (`cargo xtask test` does)",
+        dir.display()
+    );
+    dir
+}
+
+fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("editor-screenshots");
+    std::fs::create_dir_all(&dir).expect("the screenshots directory");
+    dir
+}
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_driver() -> Driver {
+    let port = free_tcp_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "chromedriver runs (Debian package chromium-driver; `cargo xtask test` installs it)",
+        );
+    let driver = Driver { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    driver
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,800", "--force-device-scale-factor=1"]
+        }),
+    );
+    // The WebDriver connection is plain HTTP, but the client is built with rustls, which
+    // needs a process-wide provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    ClientBuilder::rustls()
+        .expect("a TLS provider")
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a chromium session")
+}
+
+/// A running `ramal serve` with the editor; stopped when `stop` is sent.
+struct Server {
+    api: SocketAddr,
+    sip_port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _data: TempDir,
+}
+
+async fn start_server() -> Server {
+    let data = TempDir::new();
+    let flows = data.0.join("flows");
+    std::fs::create_dir_all(&flows).expect("flows directory");
+    let mut config = config(data.0.join("data"), Some(ADMIN_PASSWORD));
+    config.flows = flows;
+    config.editor_dir = Some(editor_dir());
+    let sip_port = free_udp_port();
+    config.sip = SipListen(Some(SocketAddr::from(([127, 0, 0, 1], sip_port))));
+    config.prompts = data.0.join("prompts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback");
+    let api = listener.local_addr().expect("an address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(ramal::server::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(api).await.is_err() {
+        assert!(Instant::now() < deadline, "the server never came up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Server {
+        api,
+        sip_port,
+        stop: Some(stop),
+        task,
+        _data: data,
+    }
+}
+
+impl Server {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let stopped = tokio::time::timeout(Duration::from_secs(15), &mut self.task).await;
+        assert!(
+            matches!(stopped, Ok(Ok(Ok(())))),
+            "the server stops cleanly: {stopped:?}"
+        );
+    }
+}
+
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("`{css}` never appeared: {error}"))
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    wait_for(client, css).await.text().await.unwrap_or_default()
+}
+
+/// Waits until the element's text contains `wanted`.
+async fn wait_text(client: &Client, css: &str, wanted: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = text_of(client, css).await;
+        if text.contains(wanted) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{css}` says {text:?}, never {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("saved");
+}
+
+async fn click(client: &Client, css: &str) {
+    wait_for(client, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|error| panic!("`{css}` cannot be clicked: {error}"));
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let element = wait_for(client, css).await;
+    element.clear().await.expect("cleared");
+    element.send_keys(text).await.expect("typed");
+}
+
+/// A mouse drag on the canvas from the centre of `from` to the centre of `to` (CSS
+/// selectors), as the browser's own mouse events: down, a few moves, up.
+async fn drag(client: &Client, from: &str, to: &str) {
+    let script = r#"
+        const [from, to] = [document.querySelector(arguments[0]), document.querySelector(arguments[1])];
+        if (!from || !to) { return "missing " + (!from ? arguments[0] : arguments[1]); }
+        const a = from.getBoundingClientRect(), b = to.getBoundingClientRect();
+        const start = [a.left + a.width / 2, a.top + a.height / 2];
+        const end = [b.left + b.width / 2, b.top + b.height / 2];
+        const fire = (type, [x, y], target) => target.dispatchEvent(new MouseEvent(type,
+            { bubbles: true, cancelable: true, clientX: x, clientY: y, button: 0, buttons: type === "mouseup" ? 0 : 1 }));
+        fire("mousedown", start, from);
+        for (let i = 1; i <= 5; i++) {
+            const p = [start[0] + (end[0] - start[0]) * i / 5, start[1] + (end[1] - start[1]) * i / 5];
+            fire("mousemove", p, document.elementFromPoint(p[0], p[1]) || from);
+        }
+        fire("mouseup", end, document.elementFromPoint(end[0], end[1]) || to);
+        return "ok";
+    "#;
+    let result = client
+        .execute(script, vec![json!(from), json!(to)])
+        .await
+        .expect("the drag script runs");
+    assert_eq!(result, json!("ok"), "drag {from} → {to}");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+}
+
+/// A mouse drag of the element under `from` by (dx, dy) screen pixels.
+async fn drag_by(client: &Client, from: &str, dx: f64, dy: f64) {
+    let script = r#"
+        const from = document.querySelector(arguments[0]);
+        if (!from) { return "missing"; }
+        const a = from.getBoundingClientRect();
+        const start = [a.left + a.width / 2, a.top + a.height / 2];
+        const fire = (type, [x, y], target) => target.dispatchEvent(new MouseEvent(type,
+            { bubbles: true, cancelable: true, clientX: x, clientY: y, button: 0, buttons: 1 }));
+        fire("mousedown", start, from);
+        let p = start;
+        for (let i = 1; i <= 5; i++) {
+            p = [start[0] + arguments[1] * i / 5, start[1] + arguments[2] * i / 5];
+            fire("mousemove", p, document.getElementById("canvas"));
+        }
+        fire("mouseup", p, document.getElementById("canvas"));
+        return "ok";
+    "#;
+    let result = client
+        .execute(script, vec![json!(from), json!(dx), json!(dy)])
+        .await
+        .expect("the drag script runs");
+    assert_eq!(result, json!("ok"), "drag {from}");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+}
+
+/// A node's x on the screen.
+async fn node_x(client: &Client, id: &str) -> f64 {
+    let css = node(id);
+    client
+        .execute(
+            "return document.querySelector(arguments[0]).getBoundingClientRect().left",
+            vec![json!(css)],
+        )
+        .await
+        .expect("measured")
+        .as_f64()
+        .unwrap_or(f64::NAN)
+}
+
+/// `fetch` inside the page, with its session: the status.
+async fn fetch(client: &Client, method: &str, path: &str, body: Value) -> u16 {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[1], { method: arguments[0], headers: { "content-type": "application/json" },
+            body: arguments[2] === null ? undefined : JSON.stringify(arguments[2]) })
+            .then(r => done(r.status), e => done(0));
+    "#;
+    client
+        .execute_async(script, vec![json!(method), json!(path), body])
+        .await
+        .expect("fetch runs")
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(0)
+}
+
+fn node(id: &str) -> String {
+    format!("g.node[data-node-id='{id}'] rect.node-body")
+}
+
+fn port(id: &str, port: &str) -> String {
+    format!("circle.port[data-node-id='{id}'][data-port='{port}']")
+}
+
+async fn classes(client: &Client, css: &str) -> String {
+    wait_for(client, css)
+        .await
+        .attr("class")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_draws_validates_publishes_simulates_and_replays_a_flow() {
+    let server = start_server().await;
+    let driver = start_driver();
+    let client = browser(&driver).await;
+    let base = format!("http://{}", server.api);
+
+    // Log in.
+    client
+        .goto(&format!("{base}/"))
+        .await
+        .expect("the editor loads");
+    type_into(&client, "#login-username", "admin").await;
+    type_into(&client, "#login-password", "wrong password").await;
+    click(&client, "#login-submit").await;
+    wait_text(&client, "#login-error", "").await;
+    screenshot(&client, "1-login").await;
+    type_into(&client, "#login-password", ADMIN_PASSWORD).await;
+    click(&client, "#login-submit").await;
+
+    // A new flow.
+    type_into(&client, "#new-flow-id", "browser-ivr").await;
+    type_into(&client, "#new-flow-name", "Drawn in a browser").await;
+    screenshot(&client, "2-flows").await;
+    click(&client, "#new-flow-create").await;
+    wait_for(&client, &node("start")).await;
+
+    // Four nodes from the palette, then the connections, drawn with the mouse.
+    for kind in ["play", "menu", "queue", "hangup"] {
+        click(&client, &format!(".palette-item[data-kind='{kind}']")).await;
+        wait_for(&client, &node(kind)).await;
+    }
+    click(&client, "#fit").await;
+    for (from, name, to) in [
+        ("start", "next", "play"),
+        ("play", "next", "menu"),
+        ("menu", "1", "queue"),
+        ("menu", "2", "hangup"),
+    ] {
+        drag(&client, &port(from, name), &node(to)).await;
+        wait_for(&client, &format!("path.edge[data-edge='{from}:{name}']")).await;
+    }
+    // Moving a node keeps its connections.
+    let before = node_x(&client, "hangup").await;
+    drag_by(&client, &node("hangup"), 260.0, 0.0).await;
+    let after = node_x(&client, "hangup").await;
+    assert!(
+        after > before + 100.0,
+        "the node moved right: {before} → {after}"
+    );
+    wait_for(&client, "path.edge[data-edge='menu:2']").await;
+
+    // A validation error, shown on the node, in the list and under the field; publishing
+    // is refused until it is fixed.
+    click(&client, &node("menu")).await;
+    type_into(&client, "[data-param='timeout']", "soon").await;
+    wait_text(&client, "#error-count", "1 errors").await;
+    wait_text(
+        &client,
+        ".field.invalid .problem",
+        "`soon` is not a duration",
+    )
+    .await;
+    let typed = client
+        .execute(
+            "return document.querySelector(\"[data-param='timeout']\").value",
+            vec![],
+        )
+        .await
+        .expect("read back");
+    assert_eq!(typed, json!("soon"), "nothing typed is lost");
+    assert!(
+        classes(&client, "g.node[data-node-id='menu']")
+            .await
+            .contains("has-error")
+    );
+    wait_for(&client, "li.diagnostic.error[data-node-id='menu']").await;
+    let publish = wait_for(&client, "#publish").await;
+    assert!(
+        publish.attr("disabled").await.ok().flatten().is_some(),
+        "publish is refused while errors remain"
+    );
+    screenshot(&client, "3-validation-error").await;
+    type_into(&client, "[data-param='timeout']", "4s").await;
+    wait_text(&client, "#error-count", "0 errors").await;
+    click(&client, "#publish").await;
+    wait_text(&client, "#status", "published as version 1").await;
+
+    // Simulate: press 1 → the queue.
+    click(&client, "#tab-simulator").await;
+    click(&client, "#sim-start").await;
+    click(&client, "button.key[data-key='1']").await;
+    let path = wait_text(&client, "#sim-path", "queue").await;
+    assert_eq!(path, "start → play → menu → queue", "{path}");
+    assert!(
+        classes(&client, "g.node[data-node-id='menu']")
+            .await
+            .contains("visited")
+    );
+    click(&client, "#sim-save-script").await;
+    wait_text(&client, "#sim-script-check", "the script passes").await;
+    let script = text_of(&client, "#sim-script").await;
+    assert!(
+        script.contains("press 1") && script.contains("expect enqueue sales"),
+        "{script}"
+    );
+    screenshot(&client, "4-simulator").await;
+
+    // The engine runs the published flow on a real call: sipp presses 2.
+    assert_eq!(
+        fetch(
+            &client,
+            "PUT",
+            "/api/routes/4000",
+            json!({"flow_id": "browser-ivr"})
+        )
+        .await,
+        200,
+        "the route is set"
+    );
+    let dir = server._data.0.clone();
+    let sip_port = server.sip_port;
+    let output = tokio::task::spawn_blocking(move || sipp_call(&dir, sip_port))
+        .await
+        .expect("sipp's thread");
+    assert!(output.0, "sipp's call failed:\n{}", output.1);
+
+    // Replay it in the editor.
+    click(&client, "#tab-replay").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        click(&client, "#replay-load").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if client
+            .find(Locator::Css("button.replay-call"))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the call never appeared");
+    }
+    click(&client, "button.replay-call").await;
+    let steps = text_of(&client, "#replay-steps").await;
+    assert!(
+        steps.contains("menu → 2") && steps.contains("hangup"),
+        "{steps}"
+    );
+    assert!(
+        classes(&client, "g.node[data-node-id='hangup']")
+            .await
+            .contains("visited")
+    );
+    assert!(
+        !classes(&client, "g.node[data-node-id='queue']")
+            .await
+            .contains("visited")
+    );
+    screenshot(&client, "5-replay").await;
+
+    client.close().await.expect("the browser closes");
+    server.stop().await;
+}
+
+/// One sipp call to 4000 that presses 2 (RFC 4733) and waits for the BYE.
+fn sipp_call(dir: &std::path::Path, sip_port: u16) -> (bool, String) {
+    let scenario = dir.join("press-2.xml");
+    std::fs::write(&scenario, PRESS_TWO).expect("scenario written");
+    let output = Command::new("sipp")
+        .current_dir(dir)
+        .arg("-sf")
+        .arg(&scenario)
+        .args(["-m", "1", "-s", "4000", "-i", "127.0.0.1", "-nostdin"])
+        .args(["-timeout", "30s", "-timeout_error"])
+        .args(["-p", &free_udp_port().to_string()])
+        .args(["-mp", &(free_udp_port() & !1).to_string()])
+        .arg(format!("127.0.0.1:{sip_port}"))
+        .output()
+        .expect("sipp runs (Debian package sip-tester; `cargo xtask test` installs it)");
+    (
+        output.status.success(),
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measure_a_500_node_flow_open_and_drag() {
+    let server = start_server().await;
+    let driver = start_driver();
+    let client = browser(&driver).await;
+    let base = format!("http://{}", server.api);
+    client
+        .goto(&format!("{base}/"))
+        .await
+        .expect("the editor loads");
+    type_into(&client, "#login-username", "admin").await;
+    type_into(&client, "#login-password", ADMIN_PASSWORD).await;
+    click(&client, "#login-submit").await;
+    wait_for(&client, "#new-flow-id").await;
+    let big = ramal_editor::model::big_flow(500);
+    let document = serde_json::to_value(&big).expect("JSON");
+    assert_eq!(fetch(&client, "PUT", "/api/flows/big", document).await, 200);
+
+    let started = Instant::now();
+    client
+        .goto(&format!("{base}/#flow/big"))
+        .await
+        .expect("navigates");
+    client.refresh().await.expect("reloads");
+    let canvas = wait_for(&client, "#canvas[data-open-ms]").await;
+    let wall = started.elapsed();
+    let in_page: f64 = canvas
+        .attr("data-open-ms")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(f64::NAN);
+    let nodes = client
+        .find_all(Locator::Css("g.node"))
+        .await
+        .expect("nodes")
+        .len();
+    assert_eq!(nodes, 500, "every node is drawn");
+    screenshot(&client, "6-500-nodes").await;
+
+    // Drag one node for 60 frames; each frame: a mousemove, then the next animation frame.
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const body = document.querySelector("g.node[data-node-id='n42'] rect.node-body");
+        const r = body.getBoundingClientRect();
+        let x = r.left + r.width / 2, y = r.top + r.height / 2;
+        const fire = (type, target) => target.dispatchEvent(new MouseEvent(type,
+            { bubbles: true, cancelable: true, clientX: x, clientY: y, button: 0, buttons: 1 }));
+        fire("mousedown", body);
+        const times = [];
+        let last = performance.now();
+        let frame = 0;
+        const step = () => {
+            const now = performance.now();
+            if (frame > 0) { times.push(now - last); }
+            last = now;
+            if (frame++ === 60) {
+                fire("mouseup", body);
+                times.sort((a, b) => a - b);
+                done({ p50: times[Math.floor(times.length / 2)], p95: times[Math.floor(times.length * 0.95)],
+                       max: times[times.length - 1], mean: times.reduce((a, b) => a + b, 0) / times.length });
+                return;
+            }
+            x += 3; y += 2;
+            fire("mousemove", document.getElementById("canvas"));
+            requestAnimationFrame(step);
+        };
+        requestAnimationFrame(step);
+    "#;
+    let frames = client
+        .execute_async(script, vec![])
+        .await
+        .expect("the drag runs");
+    let bundle = std::fs::metadata(editor_dir().join("ramal_editor_bg.wasm"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let gzipped = std::fs::metadata(editor_dir().join("ramal_editor_bg.wasm.gz"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!(
+        "editor measurements (headless chromium, 1280×800):\n  \
+         wasm {bundle} B raw, {gzipped} B gzipped\n  \
+         open a 500-node flow: {in_page:.0} ms in the page (request → first full render), {} ms wall incl. reload\n  \
+         drag a node in it, frame time: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (mean {:.1} ms → {:.0} fps)",
+        wall.as_millis(),
+        frames["p50"].as_f64().unwrap_or(f64::NAN),
+        frames["p95"].as_f64().unwrap_or(f64::NAN),
+        frames["max"].as_f64().unwrap_or(f64::NAN),
+        frames["mean"].as_f64().unwrap_or(f64::NAN),
+        1000.0 / frames["mean"].as_f64().unwrap_or(f64::NAN),
+    );
+    let moved = client
+        .execute(
+            "return document.querySelector(\"g.node[data-node-id='n42'] rect.node-body\").getAttribute('x')",
+            vec![],
+        )
+        .await
+        .expect("read back");
+    assert_ne!(moved, json!("0"), "the drag moved the node");
+    client.close().await.expect("the browser closes");
+    server.stop().await;
+}
+
+const PRESS_TWO: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="press 2">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 0 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <pause milliseconds="600"/>
+  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_2.pcap"/></action></nop>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"#;
