@@ -502,6 +502,53 @@ fn sipp_call(dir: &std::path::Path, sip_port: u16) -> (bool, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_builds_a_campaign_with_the_wizard() {
+    let server = start_server().await;
+    let driver = start_driver();
+    let client = browser(&driver).await;
+    client
+        .goto(&format!("http://{}/", server.api))
+        .await
+        .expect("the editor loads");
+    type_into(&client, "#login-username", "admin").await;
+    type_into(&client, "#login-password", ADMIN_PASSWORD).await;
+    click(&client, "#login-submit").await;
+    click(&client, "#nav-campaigns").await;
+    click(&client, "#new-campaign").await;
+    type_into(&client, "[data-param='name']", "Black Friday").await;
+    // A dialer campaign needs its dialer settings: the server says which, under the fields.
+    let kind = wait_for(&client, "select[data-param='type']").await;
+    kind.select_by_value("dialer").await.expect("chosen");
+    click(&client, "#campaign-save").await;
+    wait_text(&client, "#campaign-message", "").await;
+    let refused = text_of(&client, "#campaign-message").await;
+    assert!(
+        client
+            .find(Locator::Css("#campaign-message.error"))
+            .await
+            .is_ok(),
+        "a dialer campaign without settings is refused: {refused}"
+    );
+    screenshot(&client, "7-campaign-refused").await;
+    let kind = wait_for(&client, "select[data-param='type']").await;
+    kind.select_by_value("inbound").await.expect("chosen");
+    click(&client, "#campaign-save").await;
+    wait_text(&client, "#campaign-message", "campaign saved").await;
+    wait_for(&client, "#campaign-list tr[data-campaign-id]").await;
+    // Its dispositions, then its status.
+    type_into(&client, "#disposition-name", "sale").await;
+    click(&client, "#disposition-positive").await;
+    click(&client, "#disposition-add").await;
+    wait_text(&client, "#dispositions", "sale (positive)").await;
+    click(&client, "#campaign-activate").await;
+    wait_text(&client, "#campaign-message", "campaign active").await;
+    wait_text(&client, "#campaign-list", "active").await;
+    screenshot(&client, "8-campaign").await;
+    client.close().await.expect("the browser closes");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn measure_a_500_node_flow_open_and_drag() {
     let server = start_server().await;
     let driver = start_driver();

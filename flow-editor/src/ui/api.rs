@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     /// Diagnostics the server sent with a 422, if any.
     pub diagnostics: Vec<ramal_flow::Diagnostic>,
+    /// Invalid fields the server named with a 422: (path such as `dialer.schedule`, message).
+    pub fields: Vec<(String, String)>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -32,6 +34,7 @@ fn network(error: JsValue) -> ApiError {
             error.as_string().unwrap_or_else(|| format!("{error:?}"))
         ),
         diagnostics: Vec::new(),
+        fields: Vec::new(),
     }
 }
 
@@ -77,10 +80,22 @@ pub async fn send(
         .unwrap_or_else(|| format!("the server answered {status}"));
     let diagnostics =
         serde_json::from_value(body["error"]["diagnostics"].clone()).unwrap_or_default();
+    let fields = body["error"]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|field| {
+            Some((
+                field["path"].as_str()?.to_owned(),
+                field["message"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
     Err(ApiError {
         status,
         message,
         diagnostics,
+        fields,
     })
 }
 
@@ -95,6 +110,7 @@ pub async fn json<T: DeserializeOwned>(
         status: 200,
         message: format!("the server's answer could not be read: {error}"),
         diagnostics: Vec::new(),
+        fields: Vec::new(),
     })
 }
 

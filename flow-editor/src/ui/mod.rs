@@ -2,6 +2,7 @@
 //! flow list, or the editor. Pages talk to the server through [`api`].
 
 mod api;
+mod campaigns;
 mod canvas;
 mod editor;
 mod flows;
@@ -31,6 +32,7 @@ enum Page {
     Checking,
     Login,
     Flows,
+    Campaigns,
     Editor(String),
 }
 
@@ -44,6 +46,8 @@ pub enum Msg {
     Open(String),
     /// Back to the list.
     ShowFlows,
+    /// The campaigns.
+    ShowCampaigns,
     /// Log out.
     Logout,
 }
@@ -73,6 +77,7 @@ impl Component for App {
                 self.me = Some(me);
                 self.page = match util::hash_flow() {
                     Some(id) => Page::Editor(id),
+                    None if util::hash_is("#campaigns") => Page::Campaigns,
                     None => Page::Flows,
                 };
             }
@@ -84,6 +89,10 @@ impl Component for App {
             Msg::ShowFlows => {
                 util::set_hash("");
                 self.page = Page::Flows;
+            }
+            Msg::ShowCampaigns => {
+                util::set_hash("campaigns");
+                self.page = Page::Campaigns;
             }
             Msg::Logout => {
                 ctx.link().send_future(async {
@@ -102,6 +111,10 @@ impl Component for App {
             Some(me) => html! {
                 <header class="top">
                     <a class="brand" href="#" onclick={link.callback(|e: MouseEvent| { e.prevent_default(); Msg::ShowFlows })}>{"Ramal"}</a>
+                    <nav class="pages" aria-label="Pages">
+                        <button id="nav-flows" onclick={link.callback(|_| Msg::ShowFlows)}>{"Flows"}</button>
+                        <button id="nav-campaigns" onclick={link.callback(|_| Msg::ShowCampaigns)}>{"Campaigns"}</button>
+                    </nav>
                     <span class="who">{format!("{} ({})", me.username, me.role)}</span>
                     <button id="logout" onclick={link.callback(|_| Msg::Logout)}>{"Log out"}</button>
                 </header>
@@ -112,6 +125,7 @@ impl Component for App {
             Page::Checking => html! { <p class="loading">{"Loading…"}</p> },
             Page::Login => html! { <login::Login on_login={link.callback(Msg::LoggedIn)} /> },
             Page::Flows => html! { <flows::FlowList on_open={link.callback(Msg::Open)} /> },
+            Page::Campaigns => html! { <campaigns::Campaigns /> },
             Page::Editor(id) => html! {
                 <editor::EditorPage key={id.clone()} flow_id={id.clone()} on_close={link.callback(|_| Msg::ShowFlows)} />
             },

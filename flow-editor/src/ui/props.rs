@@ -16,20 +16,64 @@ use yew::prelude::*;
 /// How a field is edited.
 #[derive(Debug, Clone, PartialEq)]
 enum Widget {
-    Text { multiline: bool },
+    Text {
+        multiline: bool,
+    },
     Number,
     Switch,
     Object(Vec<(String, Value, bool)>),
+    /// One of these strings.
+    Choice(Vec<String>),
+    /// Any of these strings (an array).
+    Multi(Vec<String>),
     Json,
+}
+
+/// The strings a schema allows, when it is an enumeration (`enum`, or `oneOf` of `const`s).
+fn choices(schema: &Value) -> Option<Vec<String>> {
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return values
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect();
+    }
+    let options = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))?
+        .as_array()?;
+    let mut all = Vec::new();
+    for option in options {
+        if let Some(one) = option.get("const").and_then(Value::as_str) {
+            all.push(one.to_owned());
+        } else if let Some(many) = option.get("enum").and_then(Value::as_array) {
+            all.extend(many.iter().filter_map(Value::as_str).map(str::to_owned));
+        } else if option.get("type").and_then(Value::as_str) != Some("null") {
+            return None;
+        }
+    }
+    (!all.is_empty()).then_some(all)
 }
 
 /// Follows `$ref` into `$defs` and unwraps `Option` (`anyOf [X, null]`).
 fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
-    if let Some(reference) = schema.get("$ref").and_then(Value::as_str)
-        && let Some(name) = reference.strip_prefix("#/$defs/")
-        && let Some(target) = root.get("$defs").and_then(|defs| defs.get(name))
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let target = match reference.strip_prefix("#/$defs/") {
+            Some(name) => root.get("$defs").and_then(|defs| defs.get(name)),
+            None => reference
+                .strip_prefix("#/components/schemas/")
+                .and_then(|name| root.get("components")?.get("schemas")?.get(name)),
+        };
+        if let Some(target) = target {
+            return resolve(target, root);
+        }
+    }
+    // `{"allOf": [{"$ref": …}], "description": …}`: how OpenAPI 3.0 documents a reference.
+    if let Some([only]) = schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
     {
-        return resolve(target, root);
+        return resolve(only, root);
     }
     for key in ["anyOf", "oneOf"] {
         if let Some(options) = schema.get(key).and_then(Value::as_array) {
@@ -65,6 +109,14 @@ fn types(schema: &Value) -> Vec<&str> {
 
 fn widget(name: &str, schema: &Value, root: &Value, depth: usize) -> Widget {
     let schema = resolve(schema, root);
+    if let Some(options) = choices(schema) {
+        return Widget::Choice(options);
+    }
+    if let Some(items) = schema.get("items")
+        && let Some(options) = choices(resolve(items, root))
+    {
+        return Widget::Multi(options);
+    }
     let kinds = types(schema);
     let real: Vec<&str> = kinds.iter().copied().filter(|k| *k != "null").collect();
     match real.as_slice() {
@@ -76,12 +128,7 @@ fn widget(name: &str, schema: &Value, root: &Value, depth: usize) -> Widget {
         // Durations (`"5s"` or milliseconds) and other string-or-number fields.
         [_, _] if real.contains(&"string") => Widget::Text { multiline: false },
         ["object"] if depth == 0 => match schema.get("properties").and_then(Value::as_object) {
-            Some(properties)
-                if !properties.is_empty()
-                    && properties
-                        .iter()
-                        .all(|(n, s)| !matches!(widget(n, s, root, 1), Widget::Json)) =>
-            {
+            Some(properties) if !properties.is_empty() => {
                 let required = required_of(schema);
                 Widget::Object(
                     properties
@@ -208,9 +255,9 @@ fn with_value(params: &Value, path: &[String], value: Option<Value>) -> Value {
 
 /// Properties of [`Field`].
 #[derive(Properties, PartialEq)]
-struct FieldProps {
-    node: String,
-    params: Value,
+pub(super) struct FieldProps {
+    /// The whole value the field is part of (a node's `params`, a campaign).
+    root: Value,
     path: Vec<String>,
     widget: Widget,
     description: String,
@@ -218,7 +265,8 @@ struct FieldProps {
     default: Value,
     required: bool,
     problems: Vec<String>,
-    on_action: Callback<Action>,
+    /// Called with the whole new root value.
+    on_change: Callback<Value>,
 }
 
 /// One field: its input, help and problems. Text that does not parse stays in the input
@@ -226,19 +274,18 @@ struct FieldProps {
 #[function_component]
 fn Field(props: &FieldProps) -> Html {
     let local_error = use_state(|| None::<String>);
-    let mut value = Some(&props.params);
+    let mut value = Some(&props.root);
     for key in &props.path {
         value = value.and_then(|v| v.get(key));
     }
     let id = format!("param-{}", props.path.join("-"));
     let label = props.path.join(".");
     let emit = {
-        let (node, params, path, widget, on_action, local_error) = (
-            props.node.clone(),
-            props.params.clone(),
+        let (root, path, widget, on_change, local_error) = (
+            props.root.clone(),
             props.path.clone(),
             props.widget.clone(),
-            props.on_action.clone(),
+            props.on_change.clone(),
             local_error.clone(),
         );
         move |text: String| match parse_text(&widget, &text) {
@@ -248,10 +295,7 @@ fn Field(props: &FieldProps) -> Html {
                 if local_error.is_some() {
                     local_error.set(None);
                 }
-                on_action.emit(Action::SetParams {
-                    node: node.clone(),
-                    params: with_value(&params, &path, value),
-                });
+                on_change.emit(with_value(&root, &path, value));
             }
             Err(error) => local_error.set(Some(error)),
         }
@@ -262,17 +306,54 @@ fn Field(props: &FieldProps) -> Html {
                 .and_then(Value::as_bool)
                 .or(props.default.as_bool())
                 .unwrap_or(false);
-            let (node, params, path, on_action) = (
-                props.node.clone(),
-                props.params.clone(),
+            let (root, path, on_change) = (
+                props.root.clone(),
                 props.path.clone(),
-                props.on_action.clone(),
+                props.on_change.clone(),
             );
             html! { <input id={id.clone()} type="checkbox" data-param={label.clone()} {checked}
             onchange={Callback::from(move |e: Event| {
                 let on = e.target_unchecked_into::<HtmlInputElement>().checked();
-                on_action.emit(Action::SetParams { node: node.clone(), params: with_value(&params, &path, Some(Value::Bool(on))) });
+                on_change.emit(with_value(&root, &path, Some(Value::Bool(on))));
             })} /> }
+        }
+        Widget::Choice(options) => {
+            let current = value.and_then(Value::as_str).unwrap_or_default().to_owned();
+            let shown_default = props.default.as_str().unwrap_or_default().to_owned();
+            html! { <select id={id.clone()} data-param={label.clone()}
+                onchange={Callback::from(move |e: Event| emit(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()))}>
+                <option value="" selected={current.is_empty()}>{if shown_default.is_empty() { "—".to_owned() } else { format!("(default: {shown_default})") }}</option>
+                { for options.iter().map(|o| html! { <option value={o.clone()} selected={*o == current}>{o}</option> }) }
+            </select> }
+        }
+        Widget::Multi(options) => {
+            let chosen: Vec<String> = value
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (root, path, on_change) = (
+                props.root.clone(),
+                props.path.clone(),
+                props.on_change.clone(),
+            );
+            html! { <span class="multi" id={id.clone()} data-param={label.clone()}>
+                { for options.iter().map(|option| {
+                    let on = chosen.contains(option);
+                    let (root, path, on_change, chosen, option_value) =
+                        (root.clone(), path.clone(), on_change.clone(), chosen.clone(), option.clone());
+                    html! { <label class="choice"><input type="checkbox" checked={on}
+                        onchange={Callback::from(move |_| {
+                            let mut next: Vec<Value> = chosen.iter().filter(|c| **c != option_value).map(|c| Value::from(c.as_str())).collect();
+                            if !on { next.push(Value::from(option_value.as_str())); }
+                            on_change.emit(with_value(&root, &path, Some(Value::Array(next))));
+                        })} />{format!(" {option}")}</label> }
+                }) }
+            </span> }
         }
         Widget::Json | Widget::Text { multiline: true } => {
             let rows = if matches!(props.widget, Widget::Json) {
@@ -297,7 +378,7 @@ fn Field(props: &FieldProps) -> Html {
     };
     let listen = if props.path.last().map(String::as_str) == Some("tts") {
         let text = value.and_then(Value::as_str).unwrap_or_default().to_owned();
-        let mut voice = Some(&props.params);
+        let mut voice = Some(&props.root);
         for key in &props.path[..props.path.len() - 1] {
             voice = voice.and_then(|v| v.get(key));
         }
@@ -366,6 +447,61 @@ fn description(schema: &Value, root: &Value) -> String {
         .to_owned()
 }
 
+/// The fields of an object `value` described by `schema` (whose `$ref`s resolve in
+/// `defs`): one per plain property, one per sub-field of an object property (a prompt), JSON
+/// for the rest. `problems` gives the messages for a field's path; `on_change` gets the
+/// whole new value.
+pub(super) fn fields(
+    schema: &Value,
+    defs: &Value,
+    value: &Value,
+    problems: &dyn Fn(&[String]) -> Vec<String>,
+    on_change: Callback<Value>,
+) -> Html {
+    let schema = resolve(schema, defs);
+    let required = required_of(schema);
+    let entries = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .flat_map(|(name, field_schema)| {
+            let top = widget(name, field_schema, defs, 0);
+            let entries: Vec<(Vec<String>, Widget, String, Value, bool)> = match top {
+                Widget::Object(children) => children
+                    .into_iter()
+                    .map(|(child, child_schema, child_required)| {
+                        (
+                            vec![name.clone(), child.clone()],
+                            widget(&child, &child_schema, defs, 1),
+                            description(&child_schema, defs),
+                            child_schema.get("default").cloned().unwrap_or(Value::Null),
+                            child_required && required.contains(name),
+                        )
+                    })
+                    .collect(),
+                other => vec![(
+                    vec![name.clone()],
+                    other,
+                    description(field_schema, defs),
+                    field_schema.get("default").cloned().unwrap_or(Value::Null),
+                    required.contains(name),
+                )],
+            };
+            entries
+        });
+    html! {
+        { for entries.map(|(path, widget, description, default, required)| {
+            let problems = problems(&path);
+            let key = path.join(".");
+            html! {
+                <Field {key} root={value.clone()} {path} {widget} {description} {default} {required}
+                    {problems} on_change={on_change.clone()} />
+            }
+        }) }
+    }
+}
+
 /// The panel for the selected node, or the flow's own settings when none is selected.
 pub fn panel(editor: &Editor, link: &Scope<EditorPage>) -> Html {
     let on_action = link.callback(Msg::Act);
@@ -391,47 +527,19 @@ pub fn panel(editor: &Editor, link: &Scope<EditorPage>) -> Html {
         .position(|n| n.id == node.id)
         .unwrap_or_default();
     let schema = schema_of(editor, node);
-    let required = required_of(&schema);
     let diagnostics = editor.diagnostics();
     let base = format!("/nodes/{index}/params");
-    let fields = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .flat_map(|(name, field_schema)| {
-            let top = widget(name, field_schema, &schema, 0);
-            let entries: Vec<(Vec<String>, Widget, String, Value, bool)> = match top {
-                Widget::Object(children) => children
-                    .into_iter()
-                    .map(|(child, child_schema, child_required)| {
-                        (
-                            vec![name.clone(), child.clone()],
-                            widget(&child, &child_schema, &schema, 1),
-                            description(&child_schema, &schema),
-                            child_schema.get("default").cloned().unwrap_or(Value::Null),
-                            child_required && required.contains(name),
-                        )
-                    })
-                    .collect(),
-                other => vec![(
-                    vec![name.clone()],
-                    other,
-                    description(field_schema, &schema),
-                    field_schema.get("default").cloned().unwrap_or(Value::Null),
-                    required.contains(name),
-                )],
-            };
-            entries
-        })
-        .map(|(path, widget, description, default, required)| {
-            let problems = problems_at(diagnostics, &format!("{base}/{}", path.join("/")));
-            let key = path.join(".");
-            html! {
-                <Field {key} node={node.id.clone()} params={node.params.clone()} path={path}
-                    {widget} {description} {default} {required} {problems} on_action={on_action.clone()} />
-            }
-        });
+    let node_id = node.id.clone();
+    let fields = fields(
+        &schema,
+        &schema,
+        &node.params,
+        &|path: &[String]| problems_at(diagnostics, &format!("{base}/{}", path.join("/"))),
+        on_action.reform(move |params| Action::SetParams {
+            node: node_id.clone(),
+            params,
+        }),
+    );
     let others: Vec<String> = editor
         .document()
         .nodes
@@ -463,7 +571,7 @@ pub fn panel(editor: &Editor, link: &Scope<EditorPage>) -> Html {
             <div class="node-problems" role="alert">
                 { for node_problems.iter().map(|d| html! { <p class="problem">{&d.message}</p> }) }
             </div>
-            <fieldset class="params"><legend>{"Parameters"}</legend>{ for fields }</fieldset>
+            <fieldset class="params"><legend>{"Parameters"}</legend>{ fields }</fieldset>
             <fieldset class="ports"><legend>{"Connections"}</legend>
             { for editor.ports_of(node).into_iter().map(|port| {
                 let current = node.ports.get(&port).cloned().unwrap_or_default();

@@ -14,6 +14,13 @@ pub fn hash_flow() -> Option<String> {
     })
 }
 
+/// Is the URL hash `hash`?
+pub fn hash_is(hash: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .is_some_and(|current| current == hash)
+}
+
 /// Sets the URL hash.
 pub fn set_hash(hash: &str) {
     if let Some(window) = web_sys::window() {
