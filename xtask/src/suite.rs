@@ -5,9 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// The workspace root (xtask lives one level down).
+/// The workspace root (xtask lives one level down). `cargo run` says where xtask's manifest
+/// is at run time; the compile-time path is only a fallback, because one target directory
+/// shared by two checkouts (CI's clone and a working copy) can hand either checkout an
+/// xtask built in the other, and the commands would then run on the wrong tree.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))

@@ -75,6 +75,25 @@ impl Prompts {
         Ok(self.tts.synthesize(text, voice).await?)
     }
 
+    /// The WAV files in the prompts directory (their names, sorted): what a `file` prompt may
+    /// name. A missing directory has none.
+    pub async fn files(&self) -> Result<Vec<String>, std::io::Error> {
+        let mut names = Vec::new();
+        let mut entries = match tokio::fs::read_dir(&self.directory).await {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+            Err(error) => return Err(error),
+        };
+        while let Some(entry) = entries.next_entry().await? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.to_ascii_lowercase().ends_with(".wav") && entry.file_type().await?.is_file() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// `text` spoken with `voice` (the default voice when `None`) as a WAV file (8 kHz mono,
     /// 16-bit): what a call would hear, for the editor's "listen" button.
     pub async fn speech_wav(
@@ -154,6 +173,23 @@ mod tests {
             prompts.load(&file("missing.wav")).await,
             Err(PromptLoadError::Read { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn the_listing_names_the_wav_files_only() {
+        let directory =
+            std::env::temp_dir().join(format!("ramal-prompt-list-{}", std::process::id()));
+        std::fs::create_dir_all(directory.join("sub.wav")).unwrap();
+        for name in ["b.wav", "A.WAV", "notes.txt"] {
+            std::fs::write(directory.join(name), b"x").unwrap();
+        }
+        let listed = prompts(&directory).files().await.unwrap();
+        std::fs::remove_dir_all(&directory).unwrap();
+        assert_eq!(listed, ["A.WAV", "b.wav"], "no directories, no other files");
+        let none = prompts(Path::new("/nonexistent-ramal-prompts"))
+            .files()
+            .await;
+        assert_eq!(none.unwrap(), Vec::<String>::new());
     }
 
     #[tokio::test]

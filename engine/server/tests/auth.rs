@@ -41,6 +41,7 @@ const EXPECTED: &[(&str, &str, Needs)] = &[
     ("PUT", "/api/flows/{id}", Needs::Supervisor),
     ("POST", "/api/flows/{id}/publish", Needs::Supervisor),
     ("POST", "/api/flows/{id}/test", Needs::Supervisor),
+    ("GET", "/api/prompts", Needs::Supervisor),
     ("GET", "/api/prompts/speech", Needs::Supervisor),
     ("GET", "/api/schema/flow", Needs::Supervisor),
     ("GET", "/api/calls", Needs::Supervisor),

@@ -472,6 +472,21 @@ async fn a_supervisor_draws_validates_publishes_simulates_and_replays_a_flow() {
     );
     screenshot(&client, "5-replay").await;
 
+    // Business hours on the weekly grid: Saturday 10:00–10:30 opens with a click.
+    click(&client, "#replay-clear").await;
+    click(&client, ".palette-item[data-kind='time-range']").await;
+    click(&client, "#tab-properties").await;
+    let cell = "td.slot[data-day='sat'][data-slot='20']";
+    assert!(!classes(&client, cell).await.contains("open"));
+    click(&client, cell).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !classes(&client, cell).await.contains("open") {
+        assert!(Instant::now() < deadline, "the cell never opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for(&client, "input[data-param='timezone'][list='time-zones']").await;
+    screenshot(&client, "6-weekly-grid").await;
+
     client.close().await.expect("the browser closes");
     server.stop().await;
 }
@@ -587,7 +602,7 @@ async fn measure_a_500_node_flow_open_and_drag() {
         .expect("nodes")
         .len();
     assert_eq!(nodes, 500, "every node is drawn");
-    screenshot(&client, "6-500-nodes").await;
+    screenshot(&client, "9-500-nodes").await;
 
     // Drag one node for 60 frames; each frame: a mousemove, then the next animation frame.
     let script = r#"

@@ -12,6 +12,7 @@ pub mod path;
 mod sample;
 #[cfg(test)]
 mod tests;
+pub mod weekly;
 
 pub use sample::big_flow;
 

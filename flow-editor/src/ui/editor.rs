@@ -75,6 +75,8 @@ pub enum Msg {
     CustomNodes(Vec<CustomNodeSpec>),
     /// Flows called by subflow nodes, compiled.
     Subflows(BTreeMap<String, Arc<Flow>>),
+    /// The prompt files the server has.
+    PromptFiles(Vec<String>),
     /// A model action.
     Act(Action),
     /// A pointer event on the canvas.
@@ -130,6 +132,7 @@ pub struct EditorPage {
     /// When the flow was requested, for the open-and-render time shown in the status bar.
     load_started_ms: f64,
     render_ms: Option<f64>,
+    prompt_files: Vec<String>,
 }
 
 impl EditorPage {
@@ -270,6 +273,13 @@ impl Component for EditorPage {
                 .unwrap_or_default();
             Msg::CustomNodes(modules.into_iter().map(|m| m.description).collect())
         });
+        ctx.link().send_future(async {
+            Msg::PromptFiles(
+                api::get::<Vec<String>>("/api/prompts")
+                    .await
+                    .unwrap_or_default(),
+            )
+        });
         let link = ctx.link().clone();
         let keys = Closure::<dyn Fn(KeyboardEvent)>::new(move |event: KeyboardEvent| {
             link.send_message(Msg::Key(event));
@@ -293,6 +303,7 @@ impl Component for EditorPage {
             sim: SimState::default(),
             load_started_ms: util::now_ms(),
             render_ms: None,
+            prompt_files: Vec::new(),
         }
     }
 
@@ -330,6 +341,7 @@ impl Component for EditorPage {
             }
             Msg::CustomNodes(specs) => self.act(Action::SetCustomNodes(specs)),
             Msg::Subflows(flows) => self.act(Action::SetSubflows(flows)),
+            Msg::PromptFiles(files) => self.prompt_files = files,
             Msg::Act(action) => self.act(action),
             Msg::Pointer(kind, event) => {
                 if matches!(kind, PointerKind::Down) && event.button() != 0 {
@@ -603,6 +615,9 @@ impl Component for EditorPage {
                         Panel::Replay => simulator::replay_panel(&self.sim, link),
                     } }
                     { problems(self.editor.diagnostics(), link) }
+                    <datalist id="prompt-files">
+                        { for self.prompt_files.iter().map(|file| html! { <option value={file.clone()} /> }) }
+                    </datalist>
                 </aside>
             </main>
         }

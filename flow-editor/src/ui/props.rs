@@ -26,6 +26,10 @@ enum Widget {
     Choice(Vec<String>),
     /// Any of these strings (an array).
     Multi(Vec<String>),
+    /// A `time-range` node's weekly windows, as a grid of half hours.
+    Weekly,
+    /// An IANA time zone, typed with suggestions.
+    Zone,
     Json,
 }
 
@@ -108,6 +112,11 @@ fn types(schema: &Value) -> Vec<&str> {
 }
 
 fn widget(name: &str, schema: &Value, root: &Value, depth: usize) -> Widget {
+    match name {
+        "weekly" if depth == 0 => return Widget::Weekly,
+        "timezone" | "time_zone" => return Widget::Zone,
+        _ => {}
+    }
     let schema = resolve(schema, root);
     if let Some(options) = choices(schema) {
         return Widget::Choice(options);
@@ -355,6 +364,16 @@ fn Field(props: &FieldProps) -> Html {
                 }) }
             </span> }
         }
+        Widget::Weekly => weekly_grid(value, &props.root, &props.path, &props.on_change),
+        Widget::Zone => {
+            html! { <>
+                <input id={id.clone()} type="text" list="time-zones" data-param={label.clone()} value={shown(value, &props.widget)}
+                    oninput={Callback::from(move |e: InputEvent| emit(e.target_unchecked_into::<HtmlInputElement>().value()))} />
+                <datalist id="time-zones">
+                    { for chrono_tz::TZ_VARIANTS.iter().map(|zone| html! { <option value={zone.name()} /> }) }
+                </datalist>
+            </> }
+        }
         Widget::Json | Widget::Text { multiline: true } => {
             let rows = if matches!(props.widget, Widget::Json) {
                 "5"
@@ -371,8 +390,12 @@ fn Field(props: &FieldProps) -> Html {
             } else {
                 "text"
             };
+            // A prompt's `file`: suggestions from the prompt files the server has (the
+            // editor page keeps the `prompt-files` list).
+            let list =
+                (props.path.last().map(String::as_str) == Some("file")).then_some("prompt-files");
             let placeholder = shown(Some(&props.default), &props.widget);
-            html! { <input id={id.clone()} type={kind} data-param={label.clone()} {placeholder} value={shown(value, &props.widget)}
+            html! { <input id={id.clone()} type={kind} {list} data-param={label.clone()} {placeholder} value={shown(value, &props.widget)}
             oninput={Callback::from(move |e: InputEvent| emit(e.target_unchecked_into::<HtmlInputElement>().value()))} /> }
         }
     };
@@ -408,6 +431,44 @@ fn Field(props: &FieldProps) -> Html {
                 { for local_error.iter().chain(props.problems.iter()).map(|p| html! { <small class="problem">{p.clone()}</small> }) }
             </span>
         </div>
+    }
+}
+
+/// The weekly grid: a row per day, a cell per half hour; a click opens or closes it.
+fn weekly_grid(
+    value: Option<&Value>,
+    root: &Value,
+    path: &[String],
+    on_change: &Callback<Value>,
+) -> Html {
+    use crate::model::weekly::{DAYS, SLOTS, grid_of, toggled, weekly_of};
+    let empty = Value::Object(Map::new());
+    let grid = match grid_of(value.unwrap_or(&empty)) {
+        Ok(grid) => grid,
+        Err(error) => {
+            return html! { <p class="problem">{format!("shown as JSON only: {error}")}</p> };
+        }
+    };
+    html! {
+        <table class="weekly" role="grid" aria-label="Opening hours, half hour by half hour">
+            <thead><tr><th></th>
+                { for (0..24).step_by(3).map(|hour| html! { <th colspan="6">{format!("{hour:02}h")}</th> }) }
+            </tr></thead>
+            <tbody>
+            { for DAYS.iter().enumerate().map(|(day, name)| html! {
+                <tr><th scope="row">{*name}</th>
+                { for (0..SLOTS).map(|slot| {
+                    let open = grid[day][slot];
+                    let (root, path, on_change) = (root.clone(), path.to_vec(), on_change.clone());
+                    let at = format!("{name} {:02}:{:02}", slot / 2, (slot % 2) * 30);
+                    html! { <td class={classes!("slot", open.then_some("open"))} data-day={*name} data-slot={slot.to_string()}
+                        title={at.clone()} aria-label={at} aria-selected={open.to_string()}
+                        onclick={Callback::from(move |_| on_change.emit(with_value(&root, &path, Some(weekly_of(&toggled(&grid, day, slot))))))} /> }
+                }) }
+                </tr>
+            }) }
+            </tbody>
+        </table>
     }
 }
 
@@ -569,7 +630,9 @@ pub fn panel(editor: &Editor, link: &Scope<EditorPage>) -> Html {
             <input id="node-label" value={label}
                 onchange={on_action.reform({ let id = id.clone(); move |e: Event| Action::SetLabel { node: id.clone(), label: e.target_unchecked_into::<HtmlInputElement>().value() } })} />
             <div class="node-problems" role="alert">
-                { for node_problems.iter().map(|d| html! { <p class="problem">{&d.message}</p> }) }
+                { for node_problems.iter().map(|d| html! {
+                    <p class={if d.is_error() { "problem" } else { "warning" }}>{&d.message}</p>
+                }) }
             </div>
             <fieldset class="params"><legend>{"Parameters"}</legend>{ fields }</fieldset>
             <fieldset class="ports"><legend>{"Connections"}</legend>

@@ -265,6 +265,7 @@ fn table() -> Vec<Entry> {
         route(Put, "/api/flows/{id}", Supervisor, "save the draft (body: the JSON); answers with its diagnostics", flows::save),
         route(Post, "/api/flows/{id}/publish", Supervisor, "publish the draft as the next version (refused if it has errors)", flows::publish),
         route(Post, "/api/flows/{id}/test", Supervisor, "run call scripts against the draft (body: the script)", flows::test),
+        route(Get, "/api/prompts", Supervisor, "the prompt files (WAV) a `file` prompt may name", speech::files),
         route(Get, "/api/prompts/speech", Supervisor, "a prompt spoken as the engine speaks it: `?text=&voice=` → audio/wav (8 kHz mono)", speech::speak),
         route(Get, "/api/schema/flow", Supervisor, "the flow document's JSON Schema", flows::schema),
         route(Get, "/api/calls", Supervisor, "call records, newest first, with their paths: `?limit=N` (at most 500), `&flow_id=`, `&after=` the `x-next-after` header of the previous page", calls::list),

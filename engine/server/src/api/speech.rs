@@ -1,7 +1,9 @@
-//! `GET /api/prompts/speech?text=&voice=`: a prompt's text spoken by the engine's own TTS
-//! (espeak-ng, through the same cache calls use), for the editor's "listen" button.
+//! Prompts for the editor: `GET /api/prompts` lists the prompt files a `file` prompt may
+//! name; `GET /api/prompts/speech?text=&voice=` speaks a prompt's text with the engine's
+//! own TTS (espeak-ng, through the same cache calls use), for the "listen" button.
 
 use super::{AppState, error::ApiError};
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -54,4 +56,17 @@ pub(super) async fn speak(
         }),
         Err(error) => Err(ApiError::Internal(error.to_string())),
     }
+}
+
+/// Lists the prompt files.
+pub(super) async fn files(State(state): State<AppState>) -> Result<Json<Vec<String>>, ApiError> {
+    let prompts = state
+        .prompts
+        .clone()
+        .ok_or_else(|| ApiError::Internal("prompts are not configured".into()))?;
+    prompts
+        .files()
+        .await
+        .map(Json)
+        .map_err(|error| ApiError::Internal(format!("the prompts directory: {error}")))
 }
