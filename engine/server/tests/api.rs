@@ -405,6 +405,11 @@ async fn prompt_speech_is_the_engines_tts_as_wav_and_bad_text_is_refused() {
         wav.starts_with("RIFF") && wav.len() > 4000,
         "a WAV with speech in it"
     );
+    // The prompt files a `file` prompt may name (this app's prompts directory does not
+    // exist: none; `ramal-call` tests the listing itself).
+    let reply = app.call("GET", "/api/prompts", &sara, "").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, json!([]));
     for (query, code) in [
         ("text=%20", "speech.empty"),
         (&*format!("text={}", "a".repeat(2001)), "speech.too_long"),
