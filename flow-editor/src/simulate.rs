@@ -52,7 +52,7 @@ pub enum SimulationError {
 pub struct Simulation {
     flow: Arc<Flow>,
     session: Session,
-    header: String,
+    setup: CallSetup,
     /// Script lines written so far (steps and expectations), without indentation.
     lines: Vec<String>,
     transcript: Vec<String>,
@@ -61,7 +61,7 @@ pub struct Simulation {
 impl std::fmt::Debug for Simulation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Simulation")
-            .field("header", &self.header)
+            .field("setup", &self.setup)
             .field("lines", &self.lines)
             .finish_non_exhaustive()
     }
@@ -133,7 +133,7 @@ impl Simulation {
         let mut simulation = Simulation {
             flow,
             session,
-            header,
+            setup: setup.clone(),
             lines: Vec::new(),
             transcript: Vec::new(),
         };
@@ -228,7 +228,7 @@ impl Simulation {
 
     /// The simulation as a flow test script named `name`, ending with the path it took.
     pub fn script(&self, name: &str) -> String {
-        let mut text = header_of(name, &self.header_setup());
+        let mut text = header_of(name, &self.setup);
         for line in &self.lines {
             text.push_str("\n  ");
             text.push_str(line);
@@ -240,29 +240,6 @@ impl Simulation {
         }
         text.push('\n');
         text
-    }
-
-    fn header_setup(&self) -> CallSetup {
-        // The header was built from a set-up; read it back from the header text so the
-        // script keeps exactly what the simulation ran with.
-        let call = Script::parse(&self.header)
-            .ok()
-            .and_then(|script| script.calls.into_iter().next());
-        match call {
-            Some(call) => CallSetup {
-                from: call.from,
-                to: call.to,
-                at: self
-                    .header
-                    .lines()
-                    .next()
-                    .and_then(|line| line.rsplit(" at ").next())
-                    .unwrap_or_default()
-                    .to_owned(),
-                contact: call.contact,
-            },
-            None => CallSetup::default(),
-        }
     }
 
     /// Runs the saved script against the flow again: `Ok` when it passes, else why not.

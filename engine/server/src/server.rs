@@ -103,11 +103,12 @@ pub async fn open(config: &Config) -> anyhow::Result<AppState> {
     for id in &report.imported_flows {
         tracing::info!(flow = %id, "example flow imported and published");
     }
+    let defaults = ramal_call::CallConfig::default();
     let speech = ramal_call::Prompts::new(
         config.prompts.clone(),
-        ramal_call::CallConfig::default().espeak,
+        defaults.espeak,
         config.data_dir.join("tts-cache"),
-        ramal_call::CallConfig::default().default_voice,
+        defaults.default_voice,
     );
     Ok(AppState::new(store)
         .with_editor(config.editor_dir.clone())

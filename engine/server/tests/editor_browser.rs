@@ -12,22 +12,17 @@
 //! (`sip-tester`); `cargo xtask test` installs them. A missing one fails the test, loudly.
 
 mod auth_support;
+mod sipp_support;
 
 use auth_support::{ADMIN_PASSWORD, TempDir, config};
 use fantoccini::{Client, ClientBuilder, Locator};
 use ramal::config::SipListen;
 use serde_json::{Value, json};
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use sipp_support::{call_pressing_two, explain, free_udp_port};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|socket| socket.local_addr())
-        .map(|address| address.port())
-        .expect("a free loopback port")
-}
 
 fn free_tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -210,31 +205,27 @@ async fn type_into(client: &Client, css: &str, text: &str) {
     element.send_keys(text).await.expect("typed");
 }
 
-/// A mouse drag on the canvas from the centre of `from` to the centre of `to` (CSS
-/// selectors), as the browser's own mouse events: down, a few moves, up.
-async fn drag(client: &Client, from: &str, to: &str) {
-    let script = r#"
-        const [from, to] = [document.querySelector(arguments[0]), document.querySelector(arguments[1])];
-        if (!from || !to) { return "missing " + (!from ? arguments[0] : arguments[1]); }
-        const a = from.getBoundingClientRect(), b = to.getBoundingClientRect();
-        const start = [a.left + a.width / 2, a.top + a.height / 2];
-        const end = [b.left + b.width / 2, b.top + b.height / 2];
-        const fire = (type, [x, y], target) => target.dispatchEvent(new MouseEvent(type,
-            { bubbles: true, cancelable: true, clientX: x, clientY: y, button: 0, buttons: type === "mouseup" ? 0 : 1 }));
-        fire("mousedown", start, from);
-        for (let i = 1; i <= 5; i++) {
-            const p = [start[0] + (end[0] - start[0]) * i / 5, start[1] + (end[1] - start[1]) * i / 5];
-            fire("mousemove", p, document.elementFromPoint(p[0], p[1]) || from);
-        }
-        fire("mouseup", end, document.elementFromPoint(end[0], end[1]) || to);
-        return "ok";
-    "#;
-    let result = client
-        .execute(script, vec![json!(from), json!(to)])
+/// The centre of an element on the screen.
+async fn centre(client: &Client, css: &str) -> (f64, f64) {
+    let at = client
+        .execute(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect(); \
+             return [r.left + r.width / 2, r.top + r.height / 2];",
+            vec![json!(css)],
+        )
         .await
-        .expect("the drag script runs");
-    assert_eq!(result, json!("ok"), "drag {from} → {to}");
-    tokio::time::sleep(Duration::from_millis(150)).await;
+        .unwrap_or_else(|error| panic!("`{css}` cannot be measured: {error}"));
+    (
+        at[0].as_f64().unwrap_or(f64::NAN),
+        at[1].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+/// A mouse drag on the canvas from the centre of `from` to the centre of `to` (CSS
+/// selectors).
+async fn drag(client: &Client, from: &str, to: &str) {
+    let (a, b) = (centre(client, from).await, centre(client, to).await);
+    drag_by(client, from, b.0 - a.0, b.1 - a.1).await;
 }
 
 /// A mouse drag of the element under `from` by (dx, dy) screen pixels.
@@ -261,20 +252,6 @@ async fn drag_by(client: &Client, from: &str, dx: f64, dy: f64) {
         .expect("the drag script runs");
     assert_eq!(result, json!("ok"), "drag {from}");
     tokio::time::sleep(Duration::from_millis(150)).await;
-}
-
-/// A node's x on the screen.
-async fn node_x(client: &Client, id: &str) -> f64 {
-    let css = node(id);
-    client
-        .execute(
-            "return document.querySelector(arguments[0]).getBoundingClientRect().left",
-            vec![json!(css)],
-        )
-        .await
-        .expect("measured")
-        .as_f64()
-        .unwrap_or(f64::NAN)
 }
 
 /// `fetch` inside the page, with its session: the status.
@@ -355,9 +332,9 @@ async fn a_supervisor_draws_validates_publishes_simulates_and_replays_a_flow() {
         wait_for(&client, &format!("path.edge[data-edge='{from}:{name}']")).await;
     }
     // Moving a node keeps its connections.
-    let before = node_x(&client, "hangup").await;
+    let before = centre(&client, &node("hangup")).await.0;
     drag_by(&client, &node("hangup"), 260.0, 0.0).await;
-    let after = node_x(&client, "hangup").await;
+    let after = centre(&client, &node("hangup")).await.0;
     assert!(
         after > before + 100.0,
         "the node moved right: {before} → {after}"
@@ -434,10 +411,14 @@ async fn a_supervisor_draws_validates_publishes_simulates_and_replays_a_flow() {
     );
     let dir = server._data.0.clone();
     let sip_port = server.sip_port;
-    let output = tokio::task::spawn_blocking(move || sipp_call(&dir, sip_port))
+    let output = tokio::task::spawn_blocking(move || call_pressing_two(&dir, sip_port))
         .await
         .expect("sipp's thread");
-    assert!(output.0, "sipp's call failed:\n{}", output.1);
+    assert!(
+        output.status.success(),
+        "sipp's call failed:\n{}",
+        explain(&output)
+    );
 
     // Replay it in the editor.
     click(&client, "#tab-replay").await;
@@ -489,31 +470,6 @@ async fn a_supervisor_draws_validates_publishes_simulates_and_replays_a_flow() {
 
     client.close().await.expect("the browser closes");
     server.stop().await;
-}
-
-/// One sipp call to 4000 that presses 2 (RFC 4733) and waits for the BYE.
-fn sipp_call(dir: &std::path::Path, sip_port: u16) -> (bool, String) {
-    let scenario = dir.join("press-2.xml");
-    std::fs::write(&scenario, PRESS_TWO).expect("scenario written");
-    let output = Command::new("sipp")
-        .current_dir(dir)
-        .arg("-sf")
-        .arg(&scenario)
-        .args(["-m", "1", "-s", "4000", "-i", "127.0.0.1", "-nostdin"])
-        .args(["-timeout", "30s", "-timeout_error"])
-        .args(["-p", &free_udp_port().to_string()])
-        .args(["-mp", &(free_udp_port() & !1).to_string()])
-        .arg(format!("127.0.0.1:{sip_port}"))
-        .output()
-        .expect("sipp runs (Debian package sip-tester; `cargo xtask test` installs it)");
-    (
-        output.status.success(),
-        format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -666,63 +622,3 @@ async fn measure_a_500_node_flow_open_and_drag() {
     client.close().await.expect("the browser closes");
     server.stop().await;
 }
-
-const PRESS_TWO: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="press 2">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 0 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="600"/>
-  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_2.pcap"/></action></nop>
-  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"#;

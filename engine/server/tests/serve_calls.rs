@@ -3,22 +3,17 @@
 //! pcap), and the call record with its path is then served by `GET /api/calls`.
 
 mod auth_support;
+mod sipp_support;
 
 use auth_support::{ADMIN_PASSWORD, TempDir, config};
 use ramal::config::SipListen;
 use serde_json::Value;
-use std::net::{SocketAddr, UdpSocket};
+use sipp_support::{call_pressing_two, explain, free_udp_port};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|socket| socket.local_addr())
-        .map(|address| address.port())
-        .expect("a free loopback port")
-}
 
 /// One HTTP/1.1 request on a fresh connection; the status and the body.
 async fn http(address: SocketAddr, request: String) -> (u16, String, String) {
@@ -83,30 +78,14 @@ async fn a_sipp_call_runs_the_routed_flow_and_its_record_is_served() {
     }
     assert!(up, "the API never came up");
 
-    let scenario = data.0.join("call.xml");
-    std::fs::write(&scenario, SCENARIO).expect("scenario written");
-    let target = format!("127.0.0.1:{sip_port}");
     let directory = data.0.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("sipp")
-            .current_dir(&directory)
-            .arg("-sf")
-            .arg(&scenario)
-            .args(["-m", "1", "-s", "4000", "-i", "127.0.0.1", "-nostdin"])
-            .args(["-timeout", "30s", "-timeout_error"])
-            .args(["-p", &free_udp_port().to_string()])
-            .args(["-mp", &(free_udp_port() & !1).to_string()])
-            .arg(&target)
-            .output()
-            .expect("sipp runs (Debian package sip-tester; `cargo xtask test` installs it)")
-    })
-    .await
-    .expect("sipp's thread");
+    let output = tokio::task::spawn_blocking(move || call_pressing_two(&directory, sip_port))
+        .await
+        .expect("sipp's thread");
     assert!(
         output.status.success(),
-        "sipp's call failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        "sipp's call failed:\n{}",
+        explain(&output)
     );
 
     let login = format!(r#"{{"username":"admin","password":"{ADMIN_PASSWORD}"}}"#);
@@ -251,63 +230,3 @@ async fn register(directory: &std::path::Path, sip_port: u16, password: &str, ex
     }
     output.status.success()
 }
-
-const SCENARIO: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="press 2">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 0 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="600"/>
-  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_2.pcap"/></action></nop>
-  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"#;

@@ -123,3 +123,15 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
 pub fn encode(text: &str) -> String {
     js_sys::encode_uri_component(text).into()
 }
+
+/// Saves `text` (a flow document) as the draft of flow `id`.
+pub async fn save_flow(id: &str, text: String) -> Result<(), ApiError> {
+    send(
+        "PUT",
+        &format!("/api/flows/{}", encode(id)),
+        Some(text),
+        None,
+    )
+    .await
+    .map(|_| ())
+}

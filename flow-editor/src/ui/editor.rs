@@ -167,8 +167,7 @@ impl EditorPage {
         let id = self.editor.document().id.clone();
         let text = self.editor.document().to_json_pretty();
         ctx.link().send_future(async move {
-            let path = format!("/api/flows/{}", api::encode(&id));
-            if let Err(error) = api::send("PUT", &path, Some(text), None).await {
+            if let Err(error) = api::save_flow(&id, text).await {
                 return Msg::Saved(Err(error));
             }
             if !then_publish {
@@ -178,7 +177,8 @@ impl EditorPage {
             struct Version {
                 version: i64,
             }
-            let published = api::json::<Version>("POST", &format!("{path}/publish"), None).await;
+            let path = format!("/api/flows/{}/publish", api::encode(&id));
+            let published = api::json::<Version>("POST", &path, None).await;
             Msg::Published(published.map(|v| v.version))
         });
     }

@@ -36,15 +36,8 @@ pub struct Props {
 
 /// Saves `doc` as the draft of its id.
 async fn save_new(doc: FlowDocument) -> Result<String, api::ApiError> {
-    let id = doc.id.clone();
-    api::send(
-        "PUT",
-        &format!("/api/flows/{}", api::encode(&id)),
-        Some(doc.to_json_pretty()),
-        None,
-    )
-    .await?;
-    Ok(id)
+    api::save_flow(&doc.id, doc.to_json_pretty()).await?;
+    Ok(doc.id)
 }
 
 /// The list page.

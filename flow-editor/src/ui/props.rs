@@ -165,38 +165,26 @@ fn required_of(schema: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The parameter schema of a node: the catalog's, or the custom module's inside `params`.
+/// The parameter schema of a node: the catalog's, with a custom module's own schema for
+/// its inner `params`.
 fn schema_of(editor: &Editor, node: &NodeDocument) -> Value {
-    match NodeKind::from_name(&node.kind) {
-        Some(kind) => serde_json::to_value(kind.params_schema()).unwrap_or(Value::Null),
-        None => Value::Null,
-    }
-    .pipe(|schema| {
-        if node.kind != "custom" {
-            return schema;
-        }
+    let mut schema = NodeKind::from_name(&node.kind)
+        .and_then(|kind| serde_json::to_value(kind.params_schema()).ok())
+        .unwrap_or(Value::Null);
+    if node.kind == "custom" {
         let module = node.params.get("module").and_then(Value::as_str);
         let inner = editor
             .custom_nodes()
             .iter()
             .find(|spec| Some(spec.module.as_str()) == module)
-            .map(|spec| spec.params_schema.clone());
-        let mut schema = schema;
-        if let (Some(inner), Some(properties)) = (inner, schema.get_mut("properties"))
-            && !inner.is_null()
-        {
+            .map(|spec| spec.params_schema.clone())
+            .filter(|inner| !inner.is_null());
+        if let (Some(inner), Some(properties)) = (inner, schema.get_mut("properties")) {
             properties["params"] = inner;
         }
-        schema
-    })
-}
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
     }
+    schema
 }
-impl Pipe for Value {}
 
 /// The value a widget's text means.
 fn parse_text(widget: &Widget, text: &str) -> Result<Option<Value>, String> {
