@@ -22,6 +22,17 @@ pub(crate) struct QueueState {
     pub recent_waits: VecDeque<u64>,
 }
 
+/// How a queue's wait stands (see [`Acd::queue_waits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueWait {
+    /// The queue.
+    pub queue: QueueId,
+    /// Callers waiting in it.
+    pub waiting: usize,
+    /// When the longest-waiting of them joined it (overflowed callers: this queue).
+    pub oldest: Option<Instant>,
+}
+
 #[derive(Debug)]
 pub(crate) struct WaitingCall {
     pub queue: QueueId,
@@ -54,6 +65,7 @@ pub struct Acd {
     pub(crate) agents: BTreeMap<AgentId, Agent>,
     pub(crate) skills: BTreeMap<AgentId, BTreeMap<String, u8>>,
     pub(crate) auto_pause_after_misses: u32,
+    pub(crate) pause_reasons: BTreeSet<String>,
     pub(crate) waiting: BTreeMap<CallId, WaitingCall>,
     /// Answered calls: the agent on them and the queue they came from (for its wrap-up).
     pub(crate) talking: BTreeMap<CallId, (AgentId, QueueId)>,
@@ -103,6 +115,7 @@ impl Acd {
             agents,
             skills: config.skills,
             auto_pause_after_misses: config.auto_pause_after_misses,
+            pause_reasons: config.pause_reasons.into_iter().collect(),
             waiting: BTreeMap::new(),
             talking: BTreeMap::new(),
             wrap_ups: BTreeMap::new(),
@@ -142,6 +155,34 @@ impl Acd {
             .filter(|(_, _, call)| self.waiting.get(call).is_some_and(|c| &c.queue == queue))
             .map(|(_, _, call)| call.clone())
             .collect()
+    }
+
+    /// Every queue with how many callers wait in it and since when the longest has waited.
+    pub fn queue_waits(&self) -> Vec<QueueWait> {
+        let mut waits: BTreeMap<&QueueId, QueueWait> = self
+            .queues
+            .keys()
+            .map(|id| {
+                (
+                    id,
+                    QueueWait {
+                        queue: id.clone(),
+                        waiting: 0,
+                        oldest: None,
+                    },
+                )
+            })
+            .collect();
+        for call in self.waiting.values() {
+            if let Some(wait) = waits.get_mut(&call.queue) {
+                wait.waiting += 1;
+                wait.oldest = Some(
+                    wait.oldest
+                        .map_or(call.queued_at, |at| at.min(call.queued_at)),
+                );
+            }
+        }
+        waits.into_values().collect()
     }
 
     /// Takes a caller out of the waiting set and the service order.
@@ -200,6 +241,9 @@ impl Acd {
                 self.drop_calls_of_empty_queues(now);
             }
             Event::Paused { agent, reason } => {
+                if !self.pause_reasons.is_empty() && !self.pause_reasons.contains(&reason) {
+                    return Err(AcdError::UnknownPauseReason(reason));
+                }
                 self.refuse_while_busy(&agent, "pause")?;
                 if self
                     .agents

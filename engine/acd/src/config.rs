@@ -76,4 +76,8 @@ pub struct AcdConfig {
     pub skills: BTreeMap<AgentId, BTreeMap<String, u8>>,
     /// Consecutive unanswered offers after which an agent is paused (0: never).
     pub auto_pause_after_misses: u32,
+    /// The reasons an agent may pause with (empty: any reason). The ACD's own reasons
+    /// (`missed-offers`, `phone-unreachable`) are always possible.
+    #[serde(default)]
+    pub pause_reasons: Vec<String>,
 }

@@ -163,7 +163,9 @@ impl Acd {
         let leaving: Vec<CallId> = self
             .waiting
             .iter()
-            .filter(|(_, call)| empty.contains(&call.queue))
+            .filter(|(_, call)| {
+                empty.contains(&call.queue) || !self.queues.contains_key(&call.queue)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for call in leaving {

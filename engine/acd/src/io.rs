@@ -160,6 +160,11 @@ pub enum AcdError {
     /// The call is already queued.
     #[error("call `{0}` is already in a queue")]
     AlreadyQueued(CallId),
+    /// The pause reason is not in the configured list.
+    #[error(
+        "`{0}` is not a pause reason (the configured reasons are listed in the ACD's settings)"
+    )]
+    UnknownPauseReason(String),
     /// The agent cannot do that now.
     #[error("agent `{agent}` cannot {action} while {state}")]
     NotNow {

@@ -25,11 +25,12 @@ pub mod config;
 mod dispatch;
 pub mod ids;
 pub mod io;
+mod reconfigure;
 mod strategy;
 #[cfg(test)]
 mod tests;
 
-pub use acd::{Acd, MAX_OVERFLOW_HOPS};
+pub use acd::{Acd, MAX_OVERFLOW_HOPS, QueueWait};
 pub use agent::{Agent, AgentState, Transition};
 pub use config::{AcdConfig, Member, Overflow, QueueConfig, Strategy};
 pub use ids::{AgentId, CallId, Instant, QueueId};

@@ -37,6 +37,7 @@ impl Harness {
             queues,
             skills: BTreeMap::new(),
             auto_pause_after_misses: 0,
+            pause_reasons: Vec::new(),
         })
     }
     fn with(config: AcdConfig) -> Harness {
@@ -446,7 +447,7 @@ fn skill_based_routing_prefers_the_best_match_and_never_the_unqualified() {
             &[("novice", 0), ("expert", 0), ("none", 0)],
         )],
         skills,
-        auto_pause_after_misses: 0,
+        ..AcdConfig::default()
     };
     let mut h = Harness::with(config);
     h.login(&["novice", "expert", "none"]);
@@ -642,8 +643,8 @@ fn property_config(misses: u32) -> AcdConfig {
     }
     AcdConfig {
         queues,
-        skills: BTreeMap::new(),
         auto_pause_after_misses: misses,
+        ..AcdConfig::default()
     }
 }
 
@@ -743,4 +744,134 @@ proptest! {
             prop_assert!(a.state.offered_call().is_none(), "{} still {}", a.id, a.state.name());
         }
     }
+}
+
+#[test]
+fn a_pause_reason_outside_the_configured_list_is_refused_and_changes_nothing() {
+    let mut h = Harness::with(AcdConfig {
+        queues: vec![queue("sales", Strategy::LongestIdle, &[("ana", 0)])],
+        pause_reasons: vec!["lunch".into(), "training".into()],
+        ..AcdConfig::default()
+    });
+    h.login(&["ana"]);
+    let refused = h.acd.handle(
+        Event::Paused {
+            agent: AgentId::from("ana"),
+            reason: "nap".into(),
+        },
+        Instant(5),
+    );
+    assert_eq!(refused, Err(AcdError::UnknownPauseReason("nap".into())));
+    assert_eq!(h.state("ana"), "ready");
+    assert!(
+        h.acd.poll_command().is_none(),
+        "a refused pause emits nothing"
+    );
+    h.event(Event::Paused {
+        agent: AgentId::from("ana"),
+        reason: "training".into(),
+    });
+    assert_eq!(h.state("ana"), "paused");
+}
+
+#[test]
+fn queue_waits_count_callers_and_their_longest_wait_per_queue() {
+    let mut h = Harness::new(vec![
+        queue("sales", Strategy::LongestIdle, &[("ana", 0)]),
+        queue("support", Strategy::LongestIdle, &[("bia", 0)]),
+    ]);
+    h.login(&["ana", "bia"]);
+    for agent in ["ana", "bia"] {
+        h.event(Event::Paused {
+            agent: AgentId::from(agent),
+            reason: "lunch".into(),
+        });
+    }
+    h.at(100).event(queued("c1", "sales"));
+    h.at(250).event(queued("c2", "sales"));
+    let waits = h.acd.queue_waits();
+    assert_eq!(
+        waits,
+        [
+            QueueWait {
+                queue: QueueId::from("sales"),
+                waiting: 2,
+                oldest: Some(Instant(100)),
+            },
+            QueueWait {
+                queue: QueueId::from("support"),
+                waiting: 0,
+                oldest: None,
+            },
+        ]
+    );
+    h.at(300).event(Event::CallerHungUp {
+        call: CallId::from("c1"),
+    });
+    assert_eq!(h.acd.queue_waits()[0].oldest, Some(Instant(250)));
+}
+
+#[test]
+fn reconfiguring_adds_members_who_take_waiting_callers_and_drops_callers_of_removed_queues() {
+    let mut h = Harness::new(vec![
+        queue("sales", Strategy::LongestIdle, &[("ana", 0)]),
+        queue("support", Strategy::LongestIdle, &[("ana", 0)]),
+    ]);
+    h.login(&["ana"]);
+    h.event(Event::Paused {
+        agent: AgentId::from("ana"),
+        reason: "lunch".into(),
+    });
+    h.at(10).event(queued("c1", "sales"));
+    h.at(20).event(queued("c2", "support"));
+    // bia joins sales; support is deleted.
+    h.acd.reconfigure(
+        AcdConfig {
+            queues: vec![queue(
+                "sales",
+                Strategy::LongestIdle,
+                &[("ana", 0), ("bia", 0)],
+            )],
+            ..AcdConfig::default()
+        },
+        Instant(30),
+    );
+    assert_eq!(h.commands(), ["leave c2 no-agents"]);
+    assert_eq!(
+        h.state("bia"),
+        "logged-out",
+        "a new member starts logged out"
+    );
+    assert_eq!(
+        h.at(40).event(Event::LoggedIn {
+            agent: AgentId::from("bia")
+        }),
+        ["offer c1 bia"]
+    );
+    assert!(
+        h.acd
+            .queue_waits()
+            .iter()
+            .all(|w| w.queue != QueueId::from("support"))
+    );
+}
+
+#[test]
+fn reconfiguring_away_the_last_logged_in_member_empties_the_queue() {
+    let mut h = Harness::new(vec![queue("sales", Strategy::LongestIdle, &[("ana", 0)])]);
+    h.login(&["ana"]);
+    h.event(Event::Paused {
+        agent: AgentId::from("ana"),
+        reason: "lunch".into(),
+    });
+    h.at(10).event(queued("c1", "sales"));
+    h.acd.reconfigure(
+        AcdConfig {
+            queues: vec![queue("sales", Strategy::LongestIdle, &[("bia", 0)])],
+            ..AcdConfig::default()
+        },
+        Instant(20),
+    );
+    assert_eq!(h.commands(), ["leave c1 no-agents"]);
+    assert_eq!(h.state("ana"), "paused", "the agent keeps their state");
 }
