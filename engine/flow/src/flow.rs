@@ -196,6 +196,7 @@ pub(crate) struct QueueOp {
     pub announce_position: bool,
     pub announce_every: Millis,
     pub priority: Option<Expr>,
+    pub campaign: Option<String>,
 }
 
 #[derive(Debug)]

@@ -249,6 +249,10 @@ pub struct QueueParams {
     /// An integer expression; higher is served first (e.g. `contact.vip ? 10 : 0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// The campaign (by name) the agent works the call under: its script, dispositions and
+    /// contact list. Default: the call's own campaign, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
 }
 
 fn five_minutes() -> Millis {

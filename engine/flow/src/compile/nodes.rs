@@ -373,6 +373,7 @@ impl Checker<'_> {
                     announce_position: params.announce_position,
                     announce_every: params.announce_every,
                     priority: priority?,
+                    campaign: params.campaign.filter(|name| !name.trim().is_empty()),
                 }))
             }
             NodeParams::Transfer(params) => Op::Transfer(Box::new(TransferOp {

@@ -145,6 +145,8 @@ pub enum Command {
         announce_every: Duration,
         /// Higher is served first.
         priority: i64,
+        /// The campaign the agent works the call under (the node's, else the call's).
+        campaign: Option<String>,
     },
     /// Connect the caller to a number or URI; report [`Event::Connected`] and
     /// [`Event::TransferEnded`].

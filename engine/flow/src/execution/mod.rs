@@ -228,6 +228,12 @@ impl Execution {
         self.trace.len()
     }
 
+    /// The node of the trace's visit `index` (0: the first node run), without building the
+    /// whole trace.
+    pub fn trace_node(&self, index: usize) -> Option<Arc<str>> {
+        self.trace.node_at(index)
+    }
+
     /// The flow variables now.
     pub fn variables(&self) -> Map<String, Value> {
         self.variables
@@ -460,6 +466,12 @@ impl Execution {
                     announce_position: op.announce_position,
                     announce_every: op.announce_every.duration(),
                     priority,
+                    campaign: op.campaign.clone().or_else(|| {
+                        self.call
+                            .get("campaign")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    }),
                 });
                 // The queue enforces max_wait; this is the executor's own guard in case the
                 // queue never answers.

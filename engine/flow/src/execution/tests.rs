@@ -1017,6 +1017,34 @@ fn queue_flow() -> Arc<Flow> {
 }
 
 #[test]
+fn the_current_node_and_each_visit_are_readable_without_the_whole_trace() {
+    let flow = queue_flow();
+    let mut execution = run(&flow);
+    drain(&mut execution);
+    assert_eq!(execution.current_node(), Some("q"));
+    assert_eq!(execution.trace_len(), 1);
+    assert_eq!(execution.trace_node(0).as_deref(), Some("start"));
+    assert_eq!(
+        execution.trace_node(1),
+        None,
+        "q is being visited, not yet recorded"
+    );
+    let event = Event::QueueEnded {
+        id: CommandId(1),
+        outcome: QueueOutcome::Timeout,
+    };
+    send(&mut execution, event, 10_000);
+    assert_eq!(execution.current_node(), None, "the call ended");
+    let visits: Vec<_> = (0..execution.trace_len())
+        .filter_map(|index| execution.trace_node(index))
+        .collect();
+    assert_eq!(
+        visits.iter().map(|n| &**n).collect::<Vec<_>>(),
+        ["start", "q", "timeout"]
+    );
+}
+
+#[test]
 fn a_queue_takes_the_port_of_how_it_ended() {
     let flow = queue_flow();
     for (outcome, port) in [
@@ -1035,6 +1063,36 @@ fn a_queue_takes_the_port_of_how_it_ended() {
             [format!("hangup {port}")]
         );
     }
+}
+
+#[test]
+fn a_queued_call_names_the_nodes_campaign_else_the_calls_own() {
+    let campaign_of = |flow: &Arc<Flow>, call_campaign: Option<&str>| {
+        let call = CallInfo {
+            campaign: call_campaign.map(str::to_owned),
+            ..CallInfo::default()
+        };
+        let mut execution = run_call(flow, call, 0);
+        match execution.poll_command() {
+            Some(Command::Enqueue { campaign, .. }) => campaign,
+            other => panic!("expected an enqueue, got {other:?}"),
+        }
+    };
+    let plain = queue_flow();
+    assert_eq!(campaign_of(&plain, None), None);
+    assert_eq!(
+        campaign_of(&plain, Some("outbound")),
+        Some("outbound".into())
+    );
+    let named = flow_ending(
+        json!([{ "id": "q", "kind": "queue", "params": { "queue": "sales", "campaign": "Cobrança" },
+                 "ports": { "answered": "done", "timeout": "done", "no-agents": "done" } }]),
+        &["done"],
+    );
+    assert_eq!(
+        campaign_of(&named, Some("outbound")),
+        Some("Cobrança".into())
+    );
 }
 
 #[test]

@@ -136,6 +136,16 @@ impl Trace {
         self.entries.len()
     }
 
+    /// The node of entry `index`.
+    pub fn node_at(&self, index: usize) -> Option<Arc<str>> {
+        let entry = self.entries.get(index)?;
+        let flow = self
+            .flows
+            .get(entry.flow as usize)
+            .unwrap_or(&self.flows[0]);
+        Some(flow.node(entry.node).id.clone())
+    }
+
     /// The trace with names resolved.
     pub fn steps(&self) -> Vec<TraceStep> {
         let mut steps: Vec<TraceStep> = self
