@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     /// Outgoing legs' keys, sent to the dispatcher so their events reach the call's task.
     pub legs: mpsc::UnboundedSender<(CallKey, mpsc::UnboundedSender<Signal>)>,
     pub nodes: Arc<NodeModules>,
+    /// Calls started, nodes entered, calls ended.
+    pub notices: crate::notices::CallNotices,
 }
 
 /// Why the engine could not start.
@@ -86,6 +88,8 @@ pub struct CallEngine {
     stop: oneshot::Sender<()>,
     dispatcher: JoinHandle<()>,
     writer: JoinHandle<()>,
+    agents: Option<crate::Agents>,
+    notices: crate::notices::CallNotices,
 }
 
 impl CallEngine {
@@ -115,7 +119,10 @@ impl CallEngine {
         let phones = sip.clone();
         let (records, writer) = RecordWriter::spawn(store.clone());
         let (legs, new_legs) = mpsc::unbounded_channel();
-        let acd = config.acd.clone().map(AcdHandle::spawn);
+        let acd = config
+            .acd
+            .clone()
+            .map(|acd| AcdHandle::spawn(acd, sip.clone()));
         let shared = Arc::new(Shared {
             library: FlowLibrary::new(store.clone(), config.default_flow.clone())
                 .with_nodes(Arc::clone(&nodes)),
@@ -133,7 +140,10 @@ impl CallEngine {
             legs,
             store: store.clone(),
             acd,
+            notices: crate::notices::CallNotices::new(),
         });
+        let agents = shared.acd.as_ref().map(AcdHandle::agents);
+        let notices = shared.notices.clone();
         let (stop, stopped) = oneshot::channel();
         let dispatcher = tokio::spawn(dispatch(shared, events, new_legs, stopped));
         tracing::info!("SIP on udp:{sip_address}");
@@ -143,6 +153,8 @@ impl CallEngine {
             stop,
             dispatcher,
             writer,
+            agents,
+            notices,
         })
     }
 
@@ -154,6 +166,17 @@ impl CallEngine {
     /// A handle on the agents' phones (credentials, registrations) that outlives borrows.
     pub fn phones(&self) -> Phones {
         Phones(self.phones.clone())
+    }
+
+    /// Every call notice from now on: calls started, nodes entered, calls ended.
+    pub fn call_notices(&self) -> tokio::sync::broadcast::Receiver<crate::CallNotice> {
+        self.notices.subscribe()
+    }
+
+    /// The agents (log in, pause, wrap-up; their states and the queues' waits), when the
+    /// engine has an ACD.
+    pub fn agents(&self) -> Option<crate::Agents> {
+        self.agents.clone()
     }
 
     /// Hangs up every call, waits (a few seconds at most) for them to end, writes their
@@ -241,16 +264,14 @@ async fn dispatch(
                     }
                                         UaEvent::Registration { source, outcome } => {
                         tracing::debug!(%source, ?outcome, "REGISTER");
-                        // A phone's registration logs its agent in; its last binding going
-                        // logs it out.
+                        // A phone's last binding going logs its agent out (logging in is
+                        // the agent's own act, through the API).
                         if let (Some(acd), RegisterOutcome::Updated { aor, bindings, .. }) =
                             (&shared.acd, outcome)
+                            && bindings.is_empty()
                         {
-                            let agent = ramal_acd::AgentId(aor);
-                            acd.event(if bindings.is_empty() {
-                                ramal_acd::Event::LoggedOut { agent }
-                            } else {
-                                ramal_acd::Event::LoggedIn { agent }
+                            acd.event(ramal_acd::Event::LoggedOut {
+                                agent: ramal_acd::AgentId(aor),
                             });
                         }
                     }

@@ -11,9 +11,10 @@
 //! when a timeout fires — all of that is the executor's; the SIP and media state machines
 //! live in their crates. Here we only translate events and commands and own the tasks.
 //!
-//! Not connected yet (the executor is told at once, and the log says so): queues to
-//! agents (`no-agents`), transfers (`failed`), call and voicemail recording, outbound
-//! calls. Custom Wasm nodes run through [`NodeModules`] (`custom.rs`) on blocking threads.
+//! Queues to agents run through the ACD task (`acd/`), whose [`Agents`] handle is the
+//! API's way to log agents in, pause them and end their wrap-up. Custom Wasm nodes run
+//! through [`NodeModules`] (`custom.rs`) on blocking threads. Not connected yet: outbound
+//! (dialer) calls.
 
 mod acd;
 mod call;
@@ -21,15 +22,18 @@ mod config;
 mod custom;
 mod engine;
 mod library;
+mod notices;
 mod prompts;
 mod records;
 mod transfer;
 pub mod webhook;
 
+pub use acd::{AcdNotice, AgentAction, AgentError, AgentView, Agents, QueueStatus, QueuedCall};
 pub use config::{CallConfig, RewriteRule, TrunkConfig};
 pub use custom::{InstallError, NodeModules, ReqwestHttp};
 pub use engine::{CallEngine, Phones, StartError};
 pub use library::{FlowLibrary, Resolved, RouteError};
+pub use notices::CallNotice;
 pub use prompts::{PromptLoadError, Prompts};
 
 /// Now, as Unix milliseconds.

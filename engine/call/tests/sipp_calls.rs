@@ -899,13 +899,18 @@ async fn an_agents_phone_registers_with_digest_and_can_be_found() {
 /// A harness whose default flow queues the caller in `sales`, whose one member is agent
 /// 1001 (a phone that registers with MD5 digest).
 async fn queue_harness() -> Harness {
+    queue_harness_named("sales").await
+}
+
+/// Like [`queue_harness`], the ACD's one queue named `queue`.
+async fn queue_harness_named(queue: &str) -> Harness {
     let harness = Harness::start_flow("queue", |config| {
         let mut auth = ramal_sip::AuthConfig::new("ramal.test", b"0123456789abcdef".to_vec());
         auth.algorithms = vec![ramal_sip::Algorithm::Md5];
         config.registrar = Some(ramal_sip::RegistrarConfig::new(auth));
         config.acd = Some(ramal_acd::AcdConfig {
             queues: vec![ramal_acd::QueueConfig {
-                id: ramal_acd::QueueId("sales".into()),
+                id: ramal_acd::QueueId(queue.into()),
                 strategy: ramal_acd::Strategy::LongestIdle,
                 members: vec![ramal_acd::Member {
                     agent: ramal_acd::AgentId("1001".into()),
@@ -945,6 +950,12 @@ async fn a_queued_caller_is_bridged_to_the_registered_agent() {
             .sipp_scenario(register_contact_scenario("s3cret", 200, Some(agent_port)))
             .await;
         assert!(ok, "the agent's phone did not register:\n{output}");
+        let agents = harness.engine.agents().expect("the engine has an ACD");
+        let view = agents
+            .act("1001", ramal_call::AgentAction::LogIn)
+            .await
+            .expect("the agent logs in");
+        assert_eq!(view.state, "ready");
         alaw_caller(&harness, "", RECV_BYE).await
     };
     let ((agent_ok, agent_output), (caller_ok, caller_output)) = tokio::join!(agent, rest);
@@ -953,6 +964,32 @@ async fn a_queued_caller_is_bridged_to_the_registered_agent() {
     let call = harness.the_call().await;
     assert_eq!(path(&call), ["start", "q", "done"], "{:#}", call.trace);
     assert_eq!(call.disposition.as_deref(), Some("talked"));
+    harness.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_without_a_registered_phone_cannot_log_in() {
+    let harness = queue_harness().await;
+    let agents = harness.engine.agents().expect("the engine has an ACD");
+    let refused = agents.act("1001", ramal_call::AgentAction::LogIn).await;
+    assert!(
+        matches!(refused, Err(ramal_call::AgentError::NoPhone(ref who)) if who == "1001"),
+        "{refused:?}"
+    );
+    let view = agents.agent("1001").await.expect("the ACD answers");
+    assert_eq!(view.state, "logged-out");
+    harness.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_the_acd_does_not_have_takes_no_agents_at_once() {
+    // The flow queues in `sales`; the ACD has only `support`. Before the fix the caller
+    // waited out the node's maximum wait and left by `timeout`.
+    let harness = queue_harness_named("support").await;
+    let (ok, output) = alaw_caller(&harness, "", RECV_BYE).await;
+    assert!(ok, "the caller failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(path(&call), ["start", "q", "nobody"], "{:#}", call.trace);
     harness.stop().await;
 }
 

@@ -8,6 +8,7 @@ use crate::engine::Shared;
 mod legs;
 mod recording;
 
+use crate::notices::{CallNotice, NodeAnnouncer};
 use crate::transfer::Leg;
 use legs::leg_media;
 use ramal_flow::execution::{
@@ -97,6 +98,13 @@ pub(crate) async fn run(
         record.end_reason = end_reason.into();
     }
     record.ended_at = crate::unix_ms();
+    if record.flow_id.is_some() {
+        shared.notices.send(CallNotice::Ended {
+            call_id: record.id.clone(),
+            end_reason: record.end_reason.clone(),
+            at: record.ended_at,
+        });
+    }
     shared.records.submit(record);
     call
 }
@@ -124,6 +132,13 @@ async fn answer_and_run(
         })?;
     record.flow_id = Some(resolved.flow_id.clone());
     record.flow_version = Some(resolved.version);
+    shared.notices.send(CallNotice::Started {
+        call_id: record.id.clone(),
+        caller: record.caller.clone(),
+        callee: record.callee.clone(),
+        flow_id: resolved.flow_id.clone(),
+        at: crate::unix_ms(),
+    });
     let offer = incoming
         .offer
         .ok_or_else(|| (488, "An SDP Offer Is Required".to_owned(), "no-sdp-offer"))?;
@@ -166,6 +181,8 @@ async fn answer_and_run(
         call,
         record_id: record.id.clone(),
         caller: record.caller.clone(),
+        callee: record.callee.clone(),
+        flow_id: resolved.flow_id.clone(),
         signal: incoming.signal,
         leg: None,
         recorder: None,
@@ -177,6 +194,7 @@ async fn answer_and_run(
         pending_prompts: HashSet::new(),
         surveys: Vec::new(),
         completions: mpsc::unbounded_channel(),
+        nodes_announced: NodeAnnouncer::default(),
     };
     let end_reason = driver.run(signals).await;
     driver.leave_queue().await;
@@ -203,6 +221,10 @@ struct Driver {
     record_id: String,
     /// The caller's user part (the caller ID a transfer shows by default).
     caller: String,
+    /// The number dialled.
+    callee: String,
+    /// The flow the call runs.
+    flow_id: String,
     /// This call's signal sender, for registering an outgoing leg.
     signal: mpsc::UnboundedSender<Signal>,
     /// A transfer's second leg, ringing or bridged.
@@ -219,6 +241,8 @@ struct Driver {
     /// Prompts asked for and not cancelled: a prompt that loads after its cancel is dropped.
     pending_prompts: HashSet<CommandId>,
     surveys: Vec<Value>,
+    /// Which node visits the notices have told.
+    nodes_announced: NodeAnnouncer,
     completions: (
         mpsc::UnboundedSender<Completion>,
         mpsc::UnboundedReceiver<Completion>,
@@ -234,6 +258,13 @@ impl Driver {
     async fn run(&mut self, mut signals: mpsc::UnboundedReceiver<Signal>) -> String {
         loop {
             self.carry_out_commands().await;
+            for node in self.nodes_announced.entered(&self.execution) {
+                self.shared.notices.send(CallNotice::NodeEntered {
+                    call_id: self.record_id.clone(),
+                    node,
+                    at: crate::unix_ms(),
+                });
+            }
             match self.execution.ending() {
                 Some(Ending::Flow { reason, .. }) => {
                     let reason = reason.clone();
@@ -384,10 +415,21 @@ impl Driver {
                     id,
                     queue,
                     priority,
+                    campaign,
                     ..
                 } => match &self.shared.acd {
                     Some(acd) if self.queued.is_none() => {
-                        acd.enqueue(&self.record_id, &queue, priority, self.signal.clone());
+                        let call = crate::QueuedCall {
+                            call_id: self.record_id.clone(),
+                            caller: self.caller.clone(),
+                            callee: self.callee.clone(),
+                            queue,
+                            campaign,
+                            flow_id: self.flow_id.clone(),
+                            variables: Value::Object(self.execution.variables()),
+                            queued_at: crate::unix_ms(),
+                        };
+                        acd.enqueue(call, priority, self.signal.clone());
                         self.queued = Some(id);
                     }
                     _ => {
