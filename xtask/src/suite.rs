@@ -54,11 +54,12 @@ pub fn test() -> anyhow::Result<()> {
         install::rust_targets(&["wasm32-unknown-unknown", "wasm32-wasip1"])?;
         // Node runs the flow crate's tests compiled to WebAssembly (WASI); espeak-ng is the
         // TTS engine the media tests synthesize speech with; Chromium and chromedriver run
-        // the editor's browser tests.
+        // the editor's browser tests; baresip is a real softphone registered as an agent.
         install::debian_packages(&[
             ("node", "nodejs"),
             ("espeak-ng", "espeak-ng"),
             ("sipp", "sip-tester"),
+            ("baresip", "baresip-core"),
             ("chromium", "chromium"),
             ("chromedriver", "chromium-driver"),
         ])?;
@@ -133,5 +134,9 @@ pub fn bench() -> anyhow::Result<()> {
     run(cargo().args(["bench", "-p", "ramal-flow", "--bench", "executor"]))?;
     // Custom nodes: instantiate + run of a real component, pooling vs on-demand.
     crate::components::build()?;
-    run(cargo().args(["bench", "-p", "ramal-wasm", "--bench", "runs"]))
+    run(cargo().args(["bench", "-p", "ramal-wasm", "--bench", "runs"]))?;
+    // The ACD: routing decisions per second (1000 agents, 50 queues), then a queued caller
+    // to the agent's INVITE on loopback through the real call engine.
+    run(cargo().args(["bench", "-p", "ramal-acd", "--bench", "routing"]))?;
+    run(cargo().args(["bench", "-p", "ramal-call", "--bench", "queue_latency"]))
 }

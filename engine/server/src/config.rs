@@ -58,6 +58,10 @@ pub struct Config {
     /// phones, sipp) take the first offered: list `MD5` alone or first for those.
     #[arg(long, env = "RAMAL_SIP_DIGEST", value_delimiter = ',', default_value = "SHA-256,MD5", value_parser = parse_algorithm)]
     pub sip_digest: Vec<ramal_sip::Algorithm>,
+    /// The reasons agents may pause with, comma-separated (the console offers them; the
+    /// ACD adds its own `missed-offers` and `phone-unreachable`).
+    #[arg(long, env = "RAMAL_PAUSE_REASONS", value_delimiter = ',', default_value = DEFAULT_PAUSE_REASONS)]
+    pub pause_reasons: Vec<String>,
     /// Hosts custom nodes may reach over HTTP, comma-separated: `crm.example.com`, or
     /// `*.example.com` for its subdomains. Empty: none.
     #[arg(long, env = "RAMAL_NODE_HTTP_ALLOW", value_delimiter = ',')]
@@ -159,6 +163,9 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The pause reasons when none are configured.
+pub const DEFAULT_PAUSE_REASONS: &str = "break,lunch,training,meeting,back-office";
+
 impl Config {
     /// Defaults for everything but the directories — what tests and embedders start from.
     pub fn new(http: SocketAddr, flows: PathBuf, data_dir: PathBuf) -> Config {
@@ -182,6 +189,10 @@ impl Config {
             node_http_allow: Vec::new(),
             node_time_budget_ms: 100,
             editor_dir: None,
+            pause_reasons: DEFAULT_PAUSE_REASONS
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
         }
     }
 

@@ -1,5 +1,5 @@
 //! Agents on SIP phones in `ramal serve`: the ACD's queues come from the stored queues (read
-//! at start), and the registrar's credentials from the stored SIP accounts (read at start
+//! at start and again after every change through the API), and the registrar's credentials from the stored SIP accounts (read at start
 //! and again whenever one changes through the API). An agent's SIP user is their user name.
 
 use ramal_store::{Queue, QueueStrategy, Store, StoreError};
@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 /// The ACD configuration for the stored queues: members by user name; overflow to another
 /// queue by its name (to a flow, back to the caller's flow through `timeout` — the flow
 /// decides what comes next).
-pub async fn acd_config(store: &Store) -> Result<ramal_acd::AcdConfig, StoreError> {
+pub async fn acd_config(
+    store: &Store,
+    pause_reasons: &[String],
+) -> Result<ramal_acd::AcdConfig, StoreError> {
     let users: HashMap<i64, String> = store
         .users()
         .await?
@@ -43,6 +46,7 @@ pub async fn acd_config(store: &Store) -> Result<ramal_acd::AcdConfig, StoreErro
             .map(|q| q.auto_pause_after_misses)
             .max()
             .unwrap_or(0),
+        pause_reasons: pause_reasons.to_vec(),
     })
 }
 

@@ -22,7 +22,7 @@ pub async fn run(
     let calls = match config.calls() {
         Some(mut calls) => {
             calls.acd = Some(
-                crate::phones::acd_config(&state.store)
+                crate::phones::acd_config(&state.store, &config.pause_reasons)
                     .await
                     .context("reading the queues")?,
             );
@@ -42,6 +42,11 @@ pub async fn run(
             let phones = engine.phones();
             crate::phones::refresh(&state.store, &phones, &config.sip_realm).await;
             state = state.with_phones(config.sip_realm.clone(), Some(phones));
+            tokio::spawn(forward_calls(engine.call_notices(), state.events.clone()));
+            if let Some(agents) = engine.agents() {
+                tokio::spawn(forward_notices(agents.subscribe(), state.events.clone()));
+                state = state.with_agents(Some(agents));
+            }
             Some(engine)
         }
         None => None,
@@ -113,6 +118,85 @@ pub async fn open(config: &Config) -> anyhow::Result<AppState> {
     Ok(AppState::new(store)
         .with_editor(config.editor_dir.clone())
         .with_prompts(speech))
+}
+
+/// Publishes the call engine's notices (calls started and ended, nodes entered) on the
+/// API's event stream, until the call engine stops.
+async fn forward_calls(
+    mut notices: tokio::sync::broadcast::Receiver<ramal_call::CallNotice>,
+    events: crate::api::EventBus,
+) {
+    use ramal_call::CallNotice;
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let event = match notices.recv().await {
+            Ok(CallNotice::Started {
+                call_id,
+                caller,
+                callee,
+                flow_id,
+                at,
+            }) => crate::api::Event::CallStarted {
+                call_id,
+                caller,
+                callee,
+                flow_id: Some(flow_id),
+                at,
+            },
+            Ok(CallNotice::NodeEntered { call_id, node, at }) => crate::api::Event::NodeEntered {
+                call_id,
+                node: node.to_string(),
+                at,
+            },
+            Ok(CallNotice::Ended {
+                call_id,
+                end_reason,
+                at,
+            }) => crate::api::Event::CallEnded {
+                call_id,
+                end_reason,
+                at,
+            },
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "the event stream fell behind the calls");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        events.publish(event);
+    }
+}
+
+/// Publishes the ACD's notices (agent states, queue waits) on the API's event stream,
+/// until the call engine stops.
+async fn forward_notices(
+    mut notices: tokio::sync::broadcast::Receiver<ramal_call::AcdNotice>,
+    events: crate::api::EventBus,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let event = match notices.recv().await {
+            Ok(ramal_call::AcdNotice::Agent(view)) => crate::api::Event::AgentState {
+                state: view.state.to_owned(),
+                reason: view.reason,
+                call_id: view.call.map(|call| call.call_id),
+                at: view.since,
+                agent: view.agent,
+            },
+            Ok(ramal_call::AcdNotice::Queue(queue)) => crate::api::Event::QueueStatus {
+                queue: queue.queue,
+                waiting: queue.waiting,
+                longest_wait_ms: queue.longest_wait_ms,
+                at: now_ms(),
+            },
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "the event stream fell behind the ACD");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        events.publish(event);
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -94,6 +94,13 @@ const EXPECTED: &[(&str, &str, Needs)] = &[
     ("POST", "/api/contact-lists/{id}/imports", Needs::Supervisor),
     ("GET", "/api/nodes", Needs::Supervisor),
     ("POST", "/api/nodes", Needs::Admin),
+    ("GET", "/api/agent", Needs::Login),
+    ("POST", "/api/agent/login", Needs::Login),
+    ("POST", "/api/agent/logout", Needs::Login),
+    ("POST", "/api/agent/pause", Needs::Login),
+    ("POST", "/api/agent/unpause", Needs::Login),
+    ("POST", "/api/agent/disposition", Needs::Login),
+    ("GET", "/api/agents", Needs::Supervisor),
     ("GET", "/api/events", Needs::Login),
     ("GET", "/api/openapi.json", Needs::Nothing),
     ("GET", "/api/docs", Needs::Nothing),
@@ -165,7 +172,13 @@ async fn every_route_is_in_the_access_table_and_each_role_gets_exactly_its_share
                         ),
                         "allowed, yet refused: {context}"
                     );
-                    assert!(!reply.status.is_server_error(), "{context}");
+                    // The agent routes need the call engine, which this app does not run:
+                    // they say so (503 `unavailable`), and nothing else may fail.
+                    assert!(
+                        !reply.status.is_server_error()
+                            || (path.starts_with("/api/agent") && reply.code() == "unavailable"),
+                        "{context}"
+                    );
                 } else if role.is_none() {
                     assert_eq!(
                         (reply.status, reply.code()),

@@ -4,6 +4,7 @@
 
 mod auth_support;
 
+use auth_support::events::{event_socket, next_event};
 use auth_support::{Caller, app};
 use axum::http::StatusCode;
 use ramal::api::{MAX_JSON_BYTES, openapi_document, routes};
@@ -461,54 +462,6 @@ async fn calls_are_listed_page_by_page_with_the_next_cursor_in_a_header() {
     );
 }
 
-/// Opens `/api/events` as `caller` on a real socket (a minimal RFC 6455 handshake).
-async fn event_socket(address: std::net::SocketAddr, token: &str) -> tokio::net::TcpStream {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("the socket works");
-    let request = format!(
-        "GET /api/events HTTP/1.1\r\nHost: {address}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Cookie: ramal_session={token}\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("the socket works");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(stream.read_u8().await.expect("the socket works"));
-    }
-    let head = String::from_utf8_lossy(&head);
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    stream
-}
-
-/// The next text frame's JSON (server frames are not masked).
-async fn next_event(stream: &mut tokio::net::TcpStream) -> Value {
-    use tokio::io::AsyncReadExt;
-    let read = async {
-        let opcode = stream.read_u8().await.expect("the socket works");
-        assert_eq!(opcode, 0x81, "a final text frame");
-        let length = match stream.read_u8().await.expect("the socket works") & 0x7f {
-            126 => usize::from(stream.read_u16().await.expect("the socket works")),
-            127 => usize::try_from(stream.read_u64().await.expect("the socket works"))
-                .expect("the socket works"),
-            short => usize::from(short),
-        };
-        let mut payload = vec![0; length];
-        stream
-            .read_exact(&mut payload)
-            .await
-            .expect("the socket works");
-        serde_json::from_slice(&payload).expect("the socket works")
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(5), read)
-        .await
-        .expect("an event arrives")
-}
-
 #[tokio::test]
 async fn the_event_stream_gives_each_role_its_share_over_a_websocket() {
     use ramal::api::Event;
@@ -523,7 +476,6 @@ async fn the_event_stream_gives_each_role_its_share_over_a_websocket() {
     };
     let mut supervisor = event_socket(address, &token(app.session("sara").await)).await;
     let mut agent = event_socket(address, &token(app.session("ana").await)).await;
-    let ana = app.user("ana").await.id;
 
     app.state.events.publish(Event::CampaignProgress {
         campaign_id: 999,
@@ -533,8 +485,10 @@ async fn the_event_stream_gives_each_role_its_share_over_a_websocket() {
         at: 1,
     });
     app.state.events.publish(Event::AgentState {
-        agent_id: ana,
+        agent: "ana".into(),
         state: "ready".into(),
+        reason: None,
+        call_id: None,
         at: 2,
     });
     let first = next_event(&mut supervisor).await;
@@ -545,8 +499,8 @@ async fn the_event_stream_gives_each_role_its_share_over_a_websocket() {
     assert_eq!(next_event(&mut supervisor).await["type"], "agent-state");
     let only = next_event(&mut agent).await;
     assert_eq!(
-        (only["type"].as_str(), only["agent_id"].as_i64()),
-        (Some("agent-state"), Some(ana)),
+        (only["type"].as_str(), only["agent"].as_str()),
+        (Some("agent-state"), Some("ana")),
         "not a campaign the agent is not assigned to"
     );
 

@@ -32,7 +32,7 @@ async fn visible(state: &AppState, user: &CurrentUser, id: i64) -> Result<Campai
 
 /// Tells `/api/events` where campaign `id` stands. A failure to count is logged, not
 /// returned: the change it reports is already stored.
-async fn publish_progress(state: &AppState, campaign: &Campaign) {
+pub(super) async fn publish_progress(state: &AppState, campaign: &Campaign) {
     match state.store.positive_results(campaign.id).await {
         Ok(positive) => state.events.publish(Event::CampaignProgress {
             campaign_id: campaign.id,

@@ -60,6 +60,9 @@ pub enum ApiError {
         /// The limit.
         limit: usize,
     },
+    /// A part of the server this needs is not running (the call engine, with `--sip off`).
+    #[error("{0}")]
+    Unavailable(String),
     /// A failure of ours; the details are logged, not sent.
     #[error("internal error")]
     Internal(String),
@@ -96,6 +99,7 @@ impl IntoResponse for ApiError {
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation.failed"),
             ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body.too_large"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(details) => {
                 tracing::error!(%details, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

@@ -3,8 +3,9 @@
 //!
 //! The server owns one [`EventBus`] (a tokio broadcast channel); anything holding the
 //! [`super::AppState`] publishes into it with [`EventBus::publish`] — today the API itself
-//! (campaign progress when a result is recorded or a status changes); the call engine and
-//! the ACD are to publish call, node and agent events the same way. Each socket gets every
+//! (campaign progress when a result is recorded or a status changes) and the call engine
+//! (calls started and ended, nodes entered; the ACD's agent states and queue waits —
+//! forwarded by `server.rs`). Each socket gets every
 //! event its caller may see: supervisors and admins everything; an agent their own agent
 //! state and the progress of the campaigns they are assigned to. A socket that falls
 //! behind by more than the channel holds is told how many events it missed
@@ -58,10 +59,25 @@ pub enum Event {
     },
     /// An agent changed state (`ready`, `paused`, `ringing`, `on-call`, `wrap-up`, …).
     AgentState {
-        /// The agent's user id.
-        agent_id: i64,
+        /// The agent's user name.
+        agent: String,
         /// The new state.
         state: String,
+        /// Why paused.
+        reason: Option<String>,
+        /// The call offered, in progress or being wrapped up.
+        call_id: Option<String>,
+        /// When, Unix ms.
+        at: i64,
+    },
+    /// The number of callers waiting in a queue changed.
+    QueueStatus {
+        /// The queue's name.
+        queue: String,
+        /// Callers waiting.
+        waiting: usize,
+        /// The longest wait, ms.
+        longest_wait_ms: u64,
         /// When, Unix ms.
         at: i64,
     },
@@ -120,7 +136,7 @@ where
 {
     match (user.role, event) {
         (Role::Admin | Role::Supervisor, _) => true,
-        (Role::Agent, Event::AgentState { agent_id, .. }) => *agent_id == user.id,
+        (Role::Agent, Event::AgentState { agent, .. }) => *agent == user.username,
         (Role::Agent, Event::CampaignProgress { campaign_id, .. }) => assigned(*campaign_id).await,
         (Role::Agent, _) => false,
     }
@@ -206,13 +222,17 @@ mod tests {
                 at: 2,
             },
             Event::AgentState {
-                agent_id: 7,
+                agent: "user7".into(),
                 state: "ready".into(),
+                reason: None,
+                call_id: None,
                 at: 3,
             },
             Event::AgentState {
-                agent_id: 8,
+                agent: "user8".into(),
                 state: "paused".into(),
+                reason: Some("lunch".into()),
+                call_id: None,
                 at: 4,
             },
             Event::CampaignProgress {
@@ -228,6 +248,12 @@ mod tests {
                 positive: 0,
                 objective: 0,
                 at: 6,
+            },
+            Event::QueueStatus {
+                queue: "sales".into(),
+                waiting: 2,
+                longest_wait_ms: 1_500,
+                at: 7,
             },
         ]
     }
@@ -249,8 +275,11 @@ mod tests {
     async fn agents_see_their_own_state_and_their_campaigns_supervisors_everything() {
         assert_eq!(seen(&user(7, Role::Agent)).await, [3, 5]);
         assert_eq!(seen(&user(8, Role::Agent)).await, [4, 5]);
-        assert_eq!(seen(&user(1, Role::Supervisor)).await, [1, 2, 3, 4, 5, 6]);
-        assert_eq!(seen(&user(1, Role::Admin)).await, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            seen(&user(1, Role::Supervisor)).await,
+            [1, 2, 3, 4, 5, 6, 7]
+        );
+        assert_eq!(seen(&user(1, Role::Admin)).await, [1, 2, 3, 4, 5, 6, 7]);
     }
 
     #[test]

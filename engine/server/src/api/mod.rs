@@ -16,6 +16,7 @@
 //! files for every path outside `/api` that no route takes), else the API's index page,
 //! which `/api` always is.
 
+mod agent;
 mod auth;
 mod body;
 mod calls;
@@ -79,6 +80,8 @@ pub struct AppState {
     editor: Option<Arc<Path>>,
     /// Prompt speech for the editor's "listen" buttons: the same TTS and cache calls use.
     prompts: Option<Arc<ramal_call::Prompts>>,
+    /// The call engine's agents (log in, pause, wrap-up), when calls are served.
+    agents: Option<ramal_call::Agents>,
 }
 
 impl AppState {
@@ -95,6 +98,7 @@ impl AppState {
             phones: None,
             editor: None,
             prompts: None,
+            agents: None,
         }
     }
 
@@ -117,6 +121,26 @@ impl AppState {
         self.sip_realm = realm;
         self.phones = phones;
         self
+    }
+
+    /// Serves the agent API with the call engine's `agents`.
+    pub fn with_agents(mut self, agents: Option<ramal_call::Agents>) -> AppState {
+        self.agents = agents;
+        self
+    }
+
+    /// Gives the running ACD the stored queues again, after a change. A failure is logged:
+    /// the change itself is stored and applies at the next start.
+    async fn reload_queues(&self) {
+        let Some(agents) = &self.agents else { return };
+        match crate::phones::acd_config(&self.store, agents.pause_reasons()).await {
+            Ok(config) => {
+                if agents.reconfigure(config).is_err() {
+                    tracing::warn!("the call engine has stopped; queues not reloaded");
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot read the queues to reload them"),
+        }
     }
 
     /// Uses `nodes` (the call engine's) for custom-node uploads.
@@ -302,6 +326,13 @@ fn table() -> Vec<Entry> {
         route(Post, "/api/contact-lists/{id}/imports", Supervisor, "import a CSV (the body, streamed): `?mode=&encoding=&delimiter=&phones=&ignore=&country=&source=` → the report", contacts::import),
         route(Get, "/api/nodes", Supervisor, "installed custom nodes (Wasm) with their descriptions: ports, params schema", nodes::list),
         route(Post, "/api/nodes", Admin, "install a custom node (body: the component, application/wasm, ≤ 4 MiB)", nodes::upload),
+        route(Get, "/api/agent", AnyUser, "your agent state: pause reasons, and the call you are on or wrapping up (caller, the flow's variables, the campaign's script, contacts with the caller's number, dispositions)", agent::me),
+        route(Post, "/api/agent/login", AnyUser, "start taking calls (your SIP phone must be registered)", agent::login),
+        route(Post, "/api/agent/logout", AnyUser, "stop taking calls (refused on a call)", agent::logout),
+        route(Post, "/api/agent/pause", AnyUser, "pause: `{reason}`, one of the configured reasons", agent::pause),
+        route(Post, "/api/agent/unpause", AnyUser, "take calls again", agent::unpause),
+        route(Post, "/api/agent/disposition", AnyUser, "disposition your current or last call: `{disposition_id, contact_id?, values}`; ends wrap-up", agent::disposition),
+        route(Get, "/api/agents", Supervisor, "every agent's state and every queue's wait", agent::all),
         route(Get, "/api/events", AnyUser, "WebSocket: calls, nodes, agent states, campaign progress (an agent: theirs)", events::stream),
         route(Get, "/api/openapi.json", Public, "this API as an OpenAPI 3.1 document", openapi::serve_document),
         route(Get, "/api/docs", Public, "the API documentation page", openapi::docs_page),

@@ -8,6 +8,7 @@
 //! path and access) and add its macro crates to a build shared by three engineers on two
 //! cores.
 
+use super::agent::{AgentDisposition, AgentStatus, AgentsOverview, PauseBody};
 use super::campaigns::StatusChange;
 use super::contacts::{ImportQuery, NewContactBody, NewList};
 use super::{Access, RouteInfo, Verb, routes};
@@ -99,6 +100,10 @@ fn shapes(route: &RouteInfo, g: &mut SchemaGenerator) -> Shapes {
             response: Some(schema::<ImportReport>(g)),
             query: Some(schema::<ImportQuery>(g)),
         },
+        (Get, "/api/agent") | (Post, "/api/agent/login" | "/api/agent/logout" | "/api/agent/unpause") => Shapes { response: Some(schema::<AgentStatus>(g)), ..none() },
+        (Post, "/api/agent/pause") => Shapes { request: json_body::<PauseBody>(g), response: Some(schema::<AgentStatus>(g)), ..none() },
+        (Post, "/api/agent/disposition") => Shapes { request: json_body::<AgentDisposition>(g), response: Some(schema::<DispositionResult>(g)), ..none() },
+        (Get, "/api/agents") => Shapes { response: Some(schema::<AgentsOverview>(g)), ..none() },
         (Delete, _) => none(),
         _ => none(),
     }

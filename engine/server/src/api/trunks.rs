@@ -79,6 +79,7 @@ pub(super) async fn create_queue(
         .store
         .create_queue(&spec, Some(user.id), now_ms())
         .await?;
+    state.reload_queues().await;
     Ok((StatusCode::CREATED, Json(queue)))
 }
 
@@ -97,12 +98,12 @@ pub(super) async fn update_queue(
     Path(id): Path<i64>,
     JsonBody(spec): JsonBody<QueueSpec>,
 ) -> Result<Json<Queue>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .update_queue(id, &spec, Some(user.id), now_ms())
-            .await?,
-    ))
+    let queue = state
+        .store
+        .update_queue(id, &spec, Some(user.id), now_ms())
+        .await?;
+    state.reload_queues().await;
+    Ok(Json(queue))
 }
 
 /// `DELETE /api/queues/{id}`.
@@ -115,5 +116,6 @@ pub(super) async fn delete_queue(
         .store
         .delete_queue(id, Some(user.id), now_ms())
         .await?;
+    state.reload_queues().await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,6 +3,8 @@
 //! supervisor and an agent; requests as anonymous, by session cookie or by bearer token.
 #![allow(dead_code)]
 
+pub mod events;
+
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};

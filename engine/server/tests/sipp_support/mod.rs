@@ -2,6 +2,8 @@
 //! presses 2 (RFC 4733, sip-tester's pcap) and waits for the engine's BYE.
 #![allow(dead_code)]
 
+pub mod phones;
+
 use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Command, Output};
