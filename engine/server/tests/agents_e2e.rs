@@ -55,8 +55,8 @@ struct Reply {
 
 impl Ramal {
     /// The server, with ana and bia (agents with SIP passwords), the queue `sales` of both
-    /// (longest idle, ring 3 s, wrap-up 30 s) and the active campaign `Cobrança` with one
-    /// contact and one disposition.
+    /// (longest idle, ring 5 s, wrap-up 30 s) and the active campaign `Cobrança` (recording
+    /// its calls) with one contact and one disposition.
     async fn start() -> Ramal {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = TempDir::new();
@@ -126,7 +126,7 @@ impl Ramal {
                 "POST",
                 "/api/queues",
                 json!({
-                    "name": "sales", "strategy": "longest-idle", "ring_timeout_secs": 3,
+                    "name": "sales", "strategy": "longest-idle", "ring_timeout_secs": 5,
                     "max_wait_secs": 20, "wrap_up_secs": 30, "members": members,
                 }),
             )
@@ -161,7 +161,7 @@ impl Ramal {
                 "/api/campaigns",
                 json!({
                     "name": "Cobrança", "type": "inbound", "contact_list_id": list_id,
-                    "speech": SPEECH, "agents": agent_ids,
+                    "speech": SPEECH, "agents": agent_ids, "record_calls": true,
                 }),
             )
             .await;
@@ -403,6 +403,16 @@ async fn the_longest_idle_agent_answers_and_the_disposition_ends_wrap_up() {
     let record = &ramal.calls().await[0];
     assert_eq!(path(record), ["start", "q", "done"], "{record:#}");
     assert_eq!(agent(&overview, "ana")["call_id"], record["id"]);
+    // The campaign records its calls: from the agent's answer, both sides, in a WAV.
+    let recording = record["recording"]
+        .as_str()
+        .expect("the campaign records its calls");
+    let wav = std::fs::read(ramal.dir.0.join("data/recordings").join(recording))
+        .expect("the recording is on disk");
+    assert!(
+        wav.starts_with(b"RIFF") && wav.get(22..24) == Some(&[2, 0][..]),
+        "a two-channel WAV"
+    );
 
     let saved = ramal
         .request(

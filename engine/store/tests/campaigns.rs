@@ -343,6 +343,13 @@ async fn a_dialer_campaign_keeps_every_field_of_the_wizard() {
             ids(store.campaigns(None).await.unwrap()),
             [manual.id, created.id]
         );
+        assert_eq!(
+            store.campaign_named("Manual").await.unwrap(),
+            Some(manual.clone()),
+            "found by its name"
+        );
+        assert_eq!(store.campaign_named("manual").await.unwrap(), None);
+        assert_eq!(store.campaign_named("' OR 1=1 --").await.unwrap(), None);
         assert!(store.is_assigned(created.id, w.ana).await.unwrap());
         assert!(!store.is_assigned(created.id, w.bia).await.unwrap());
 

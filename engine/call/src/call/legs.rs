@@ -168,6 +168,21 @@ impl Driver {
         Ok(())
     }
 
+    /// Whether the campaign the caller was queued under records its calls. A campaign
+    /// that cannot be read is taken as not recording, and said so.
+    async fn campaign_records(&self) -> bool {
+        let Some(name) = &self.queue_campaign else {
+            return false;
+        };
+        match self.shared.store.campaign_named(name).await {
+            Ok(campaign) => campaign.is_some_and(|campaign| campaign.spec.record_calls),
+            Err(error) => {
+                tracing::error!(call = %self.call, campaign = %name, %error, "cannot read the campaign: not recording");
+                false
+            }
+        }
+    }
+
     /// Tells the ACD the caller is gone (from the queue, or from the agent).
     pub(super) async fn leave_queue(&mut self) {
         if self.queued.take().is_none() {
@@ -248,6 +263,9 @@ impl Driver {
                         call: acd_call,
                         agent,
                     });
+                    if self.campaign_records().await {
+                        self.start_recording().await;
+                    }
                 }
                 self.handle(Event::Connected { id, party });
             }

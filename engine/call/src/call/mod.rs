@@ -188,6 +188,7 @@ async fn answer_and_run(
         recorder: None,
         message: None,
         queued: None,
+        queue_campaign: None,
         rtp,
         clock: tokio::time::Instant::now(),
         execution: Execution::start(resolved.flow, info, Instant::from_millis(0)),
@@ -235,6 +236,8 @@ struct Driver {
     message: Option<Message>,
     /// The `Enqueue` command while the caller is in a queue (or talking to its agent).
     queued: Option<CommandId>,
+    /// The campaign the caller was queued under (its settings say whether to record).
+    queue_campaign: Option<String>,
     rtp: RtpSession,
     clock: tokio::time::Instant,
     execution: Execution,
@@ -419,6 +422,7 @@ impl Driver {
                     ..
                 } => match &self.shared.acd {
                     Some(acd) if self.queued.is_none() => {
+                        self.queue_campaign.clone_from(&campaign);
                         let call = crate::QueuedCall {
                             call_id: self.record_id.clone(),
                             caller: self.caller.clone(),

@@ -296,12 +296,7 @@ async fn campaign_of(state: &AppState, name: Option<&str>) -> Result<Option<Camp
     let Some(name) = name else {
         return Ok(None);
     };
-    Ok(state
-        .store
-        .campaigns(None)
-        .await?
-        .into_iter()
-        .find(|campaign| campaign.spec.name == name))
+    Ok(state.store.campaign_named(name).await?)
 }
 
 async fn status(

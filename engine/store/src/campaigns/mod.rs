@@ -282,6 +282,26 @@ impl Store {
         Ok(campaign)
     }
 
+    /// The campaign named `name` (names are unique), if there is one.
+    pub async fn campaign_named(&self, name: &str) -> Result<Option<Campaign>, StoreError> {
+        let campaign = with_pool!(self, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE name = $1")))
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(CampaignRow::campaign)
+                .transpose()?
+        });
+        let Some(campaign) = campaign else {
+            return Ok(None);
+        };
+        let mut campaigns = [campaign.campaign];
+        self.attach_users(&mut campaigns).await?;
+        let [campaign] = campaigns;
+        Ok(Some(campaign))
+    }
+
     /// Every campaign, by name; with `user_id`, only those that user is assigned to (as
     /// supervisor or agent).
     pub async fn campaigns(&self, user_id: Option<i64>) -> Result<Vec<Campaign>, StoreError> {
