@@ -16,6 +16,8 @@ pub struct TrunkConfig {
     pub host: String,
     /// SIP port.
     pub port: u16,
+    /// UDP or TCP (a connection is opened on the first call and kept).
+    pub transport: ramal_sip::Transport,
     /// Digest user name, when the trunk challenges.
     pub username: Option<String>,
     /// Digest password.
@@ -32,6 +34,7 @@ impl Default for TrunkConfig {
             name: String::new(),
             host: String::new(),
             port: 5060,
+            transport: ramal_sip::Transport::Udp,
             username: None,
             password: None,
             caller_id: None,
@@ -46,6 +49,7 @@ impl std::fmt::Debug for TrunkConfig {
             .field("name", &self.name)
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("transport", &self.transport)
             .field("username", &self.username)
             .field("caller_id", &self.caller_id)
             .field("rewrite", &self.rewrite)
@@ -56,7 +60,7 @@ impl std::fmt::Debug for TrunkConfig {
 /// The call engine's settings. `Default` suits a loopback quick start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallConfig {
-    /// The SIP UDP address to bind.
+    /// The SIP address to bind (UDP, and TCP on the same port).
     pub sip: SocketAddr,
     /// The address to bind RTP sockets on and to put in SDP answers.
     pub rtp_ip: IpAddr,

@@ -37,6 +37,8 @@ pub(crate) struct Target {
     pub uri: String,
     /// The host and port to resolve.
     pub host: String,
+    /// UDP, or TCP for a TCP trunk or a URI with `;transport=tcp`.
+    pub transport: ramal_sip::Transport,
     /// Its port.
     pub port: u16,
     /// The To value.
@@ -48,8 +50,7 @@ pub(crate) struct Target {
 }
 
 /// The trunks a transfer may use: those configured at start-up, then those stored (created
-/// through the API), read afresh for every transfer. A stored trunk over TCP is left out
-/// (SIP over TCP is not built yet).
+/// through the API), read afresh for every transfer.
 pub(crate) async fn trunks(config: &CallConfig, store: &Store) -> Vec<TrunkConfig> {
     let mut trunks = config.trunks.clone();
     let stored = match store.trunks().await {
@@ -60,7 +61,7 @@ pub(crate) async fn trunks(config: &CallConfig, store: &Store) -> Vec<TrunkConfi
         }
     };
     for trunk in stored {
-        if trunk.transport != Transport::Udp || trunks.iter().any(|t| t.name == trunk.name) {
+        if trunks.iter().any(|t| t.name == trunk.name) {
             continue;
         }
         let credentials = match store.trunk_credentials(trunk.id).await {
@@ -74,6 +75,10 @@ pub(crate) async fn trunks(config: &CallConfig, store: &Store) -> Vec<TrunkConfi
             name: trunk.name,
             host: trunk.host,
             port: u16::try_from(trunk.port).unwrap_or(5060),
+            transport: match trunk.transport {
+                Transport::Udp => ramal_sip::Transport::Udp,
+                Transport::Tcp => ramal_sip::Transport::Tcp,
+            },
             username: credentials.as_ref().map(|c| c.username.clone()),
             password: credentials.map(|c| c.password),
             caller_id: trunk.caller_id,
@@ -136,9 +141,18 @@ pub(crate) fn target(
         {
             return Err(TargetError::BadTarget(to.to_owned()));
         }
+        let tcp = rest
+            .split(';')
+            .skip(1)
+            .any(|param| param.eq_ignore_ascii_case("transport=tcp"));
         return Ok(Target {
             uri: to.to_owned(),
             host: host.trim_matches(['[', ']']).to_owned(),
+            transport: if tcp {
+                ramal_sip::Transport::Tcp
+            } else {
+                ramal_sip::Transport::Udp
+            },
             port,
             to: format!("<{to}>"),
             caller_id: shown(None),
@@ -155,6 +169,7 @@ pub(crate) fn target(
         to: format!("<{uri}>"),
         uri,
         host: trunk.host.clone(),
+        transport: trunk.transport,
         port: trunk.port,
         caller_id: shown(Some(trunk)),
         credentials: trunk.username.clone().map(|username| UacCredentials {
@@ -175,8 +190,20 @@ pub(crate) async fn resolve(target: &Target) -> Result<SocketAddr, TargetError> 
 
 /// Where to send an INVITE to a registered phone: its Contact's address when that names
 /// the host the REGISTER came from (no NAT in between), else the REGISTER's source address
-/// (the NAT's mapping, which the phone keeps open by re-registering).
+/// (the NAT's mapping, which the phone keeps open by re-registering). A phone registered
+/// over TCP (`;transport=tcp`) is reached over the connection it registered on, which is
+/// the source.
 pub(crate) fn phone_address(contact: &str, source: SocketAddr) -> SocketAddr {
+    let tcp = contact
+        .split('>')
+        .next()
+        .unwrap_or_default()
+        .split(';')
+        .skip(1)
+        .any(|param| param.eq_ignore_ascii_case("transport=tcp"));
+    if tcp {
+        return source;
+    }
     let hostport = contact
         .split_once('@')
         .map_or(contact, |(_, rest)| rest)
@@ -222,6 +249,7 @@ mod tests {
                     name: "carrier".into(),
                     host: "10.0.0.9".into(),
                     port: 5080,
+                    transport: ramal_sip::Transport::Tcp,
                     username: Some("ramal".into()),
                     password: Some("s3cret".into()),
                     caller_id: Some("551130000000".into()),
@@ -247,6 +275,7 @@ mod tests {
     fn a_number_goes_through_the_default_trunk_rewritten() {
         let target = target(&config(), "011999990000", None, None, "1001").expect("a target");
         assert_eq!(target.uri, "sip:5511999990000@10.0.0.9:5080");
+        assert_eq!(target.transport, ramal_sip::Transport::Tcp, "the trunk's");
         assert_eq!(target.caller_id, "551130000000");
         assert_eq!(
             target.credentials.map(|c| (c.username, c.password)),
@@ -276,8 +305,18 @@ mod tests {
         assert_eq!((target.host.as_str(), target.port), ("127.0.0.1", 5099));
         assert_eq!(target.uri, "sip:agent7@127.0.0.1:5099");
         assert_eq!(target.caller_id, "1001", "the caller is shown by default");
+        assert_eq!(target.transport, ramal_sip::Transport::Udp);
         let bare = super::target(&config(), "sip:pbx.example", None, None, "x").expect("a target");
         assert_eq!((bare.host.as_str(), bare.port), ("pbx.example", 5060));
+        let tcp = super::target(
+            &config(),
+            "sip:pbx.example:5070;transport=TCP",
+            None,
+            None,
+            "x",
+        )
+        .expect("a target");
+        assert_eq!((tcp.port, tcp.transport), (5070, ramal_sip::Transport::Tcp));
     }
 
     #[test]
@@ -292,6 +331,11 @@ mod tests {
         assert_eq!(phone_address("sip:1001@192.168.1.20:5060", source), source);
         assert_eq!(phone_address("sip:1001@phone.example", source), source);
         assert_eq!(phone_address("garbage", source), source);
+        assert_eq!(
+            phone_address("<sip:1001@203.0.113.7:5062;transport=tcp>", source),
+            source,
+            "over the connection it registered on"
+        );
     }
 
     #[test]

@@ -21,6 +21,8 @@ struct Harness {
     directory: PathBuf,
     store: Store,
     engine: CallEngine,
+    /// Every sipp of this harness speaks SIP over TCP (`-t t1`).
+    tcp: bool,
 }
 
 impl Harness {
@@ -72,6 +74,7 @@ impl Harness {
             directory,
             store,
             engine,
+            tcp: false,
         }
     }
 
@@ -105,12 +108,14 @@ impl Harness {
         std::fs::write(&path, scenario).expect("scenario written");
         let directory = self.directory.clone();
         let media_port = free_udp_port() & !1;
+        let transport = if self.tcp { "t1" } else { "u1" };
         tokio::task::spawn_blocking(move || {
             let output = Command::new("sipp")
                 .current_dir(&directory)
                 .arg("-sf")
                 .arg(&path)
                 .args(["-m", "1", "-s", "4000", "-i", "127.0.0.1", "-nostdin"])
+                .args(["-t", transport])
                 .args(["-timeout", "30s", "-timeout_error"])
                 .args(["-p", &sip_port.to_string(), "-mp", &media_port.to_string()])
                 .args(target)
@@ -197,6 +202,20 @@ async fn a_key_pressed_on_a_real_call_takes_its_branch() {
     harness.stop().await;
 }
 
+/// SIP over TCP: the INVITE, the ACK and Ramal's BYE travel over sipp's connection; the
+/// media and the key press are RTP as ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_over_tcp_takes_its_branch_and_is_hung_up_over_the_connection() {
+    let mut harness = Harness::start().await;
+    harness.tcp = true;
+    let (ok, output) = harness.sipp(&press("1"), true).await;
+    assert!(ok, "sipp's call over TCP failed:\n{output}");
+    let call = harness.the_call().await;
+    assert_eq!(path(&call), ["start", "menu", "one"], "{:#}", call.trace);
+    assert_eq!(call.end_reason, "normal");
+    harness.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silence_times_out_and_a_hang_up_is_recorded() {
     let harness = Harness::start().await;
@@ -253,6 +272,12 @@ async fn a_hold_re_invite_is_answered_and_a_malformed_request_gets_400() {
 /// played by a sipp UAS on `trunk_port` that challenges with digest auth. The trunk is
 /// configured at start-up, or (`stored`) created in the store as the API would.
 async fn transfer_harness(trunk_port: u16, stored: bool) -> Harness {
+    transfer_harness_over(trunk_port, stored, Transport::Udp).await
+}
+
+/// A harness whose flow transfers through the trunk `carrier` at `trunk_port`: configured
+/// at start-up, or `stored` (with its `transport`).
+async fn transfer_harness_over(trunk_port: u16, stored: bool, transport: Transport) -> Harness {
     let rewrite = vec![
         RewriteRule::StripPrefix { prefix: "0".into() },
         RewriteRule::AddPrefix {
@@ -267,6 +292,7 @@ async fn transfer_harness(trunk_port: u16, stored: bool) -> Harness {
         password: Some("s3cret".into()),
         caller_id: Some("551130000000".into()),
         rewrite: rewrite.clone(),
+        ..TrunkConfig::default()
     };
     let harness = Harness::start_flow("transfer", |config| {
         if !stored {
@@ -279,7 +305,7 @@ async fn transfer_harness(trunk_port: u16, stored: bool) -> Harness {
             name: "carrier".into(),
             host: "127.0.0.1".into(),
             port: u32::from(trunk_port),
-            transport: Transport::Udp,
+            transport,
             username: Some("ramal".into()),
             password: Some("s3cret".into()),
             caller_id: Some("551130000000".into()),
@@ -351,15 +377,14 @@ fn voiced_samples(path: &Path) -> (usize, usize) {
     (voiced(0), voiced(1))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transfer_through_a_challenging_trunk_is_bridged_and_recorded() {
-    let trunk_port = free_udp_port();
-    let harness = transfer_harness(trunk_port, true).await;
+/// A caller playing audio is transferred through the stored trunk at `trunk_port`, which
+/// challenges, answers, plays audio and hangs up; the stored record of that call.
+async fn transferred_through_a_challenging_trunk(harness: &Harness, trunk_port: u16) -> CallRecord {
     let trunk = TRUNK_ANSWERS
         .replace("CHALLENGE", TRUNK_CHALLENGE)
         .replace("PLAY", &play_audio());
     let ((caller_ok, caller_output), (trunk_ok, trunk_output)) =
-        caller_and_trunk(&harness, trunk_port, trunk, &play_audio(), RECV_BYE).await;
+        caller_and_trunk(harness, trunk_port, trunk, &play_audio(), RECV_BYE).await;
     assert!(trunk_ok, "the trunk's side failed:\n{trunk_output}");
     assert!(caller_ok, "the caller's side failed:\n{caller_output}");
     let call = harness.the_call().await;
@@ -370,6 +395,14 @@ async fn a_transfer_through_a_challenging_trunk_is_bridged_and_recorded() {
         call.trace
     );
     assert_eq!(call.disposition.as_deref(), Some("transferred"));
+    call
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_through_a_challenging_trunk_is_bridged_and_recorded() {
+    let trunk_port = free_udp_port();
+    let harness = transfer_harness(trunk_port, true).await;
+    let call = transferred_through_a_challenging_trunk(&harness, trunk_port).await;
     let recording = call.recording.clone().expect("the call was recorded");
     let (caller_voiced, far_voiced) =
         voiced_samples(&harness.directory.join("recordings").join(&recording));
@@ -381,6 +414,18 @@ async fn a_transfer_through_a_challenging_trunk_is_bridged_and_recorded() {
         far_voiced > 8_000,
         "the far end's channel holds the trunk's audio: {far_voiced}"
     );
+    harness.stop().await;
+}
+
+/// A stored TCP trunk: Ramal opens a connection to it, answers its challenge over it and
+/// bridges the caller (who also called over TCP).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_through_a_tcp_trunk_opens_a_connection_and_is_bridged() {
+    let trunk_port = free_udp_port();
+    let mut harness = transfer_harness_over(trunk_port, true, Transport::Tcp).await;
+    harness.tcp = true;
+    let call = transferred_through_a_challenging_trunk(&harness, trunk_port).await;
+    assert!(call.recording.is_some(), "recorded as over UDP");
     harness.stop().await;
 }
 

@@ -28,7 +28,8 @@ pub struct Config {
     /// once.
     #[arg(skip = std::env::var("RAMAL_ADMIN_PASSWORD").ok().map(Secret::new))]
     pub admin_password: Option<Secret>,
-    /// SIP (UDP) address calls arrive on, or `off` for an API-only server.
+    /// SIP address (UDP and TCP on the same port) calls arrive on, or `off` for an API-only
+    /// server.
     #[arg(long, env = "RAMAL_SIP", default_value = "127.0.0.1:5060")]
     pub sip: SipListen,
     /// RTP ports for calls' media, `FIRST-LAST` (even ports are used).

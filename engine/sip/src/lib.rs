@@ -4,8 +4,8 @@
 //! inside it, then checked by our own rules), RFC 3261 transactions, dialogs and a user
 //! agent ([`UserAgent`]), SDP offer/answer for audio ([`proto::sdp`]), a per-source rate
 //! limit, Digest authentication for both sides ([`proto::digest`]), a registrar for the
-//! agents' phones ([`Registrar`]), and the tokio UDP shell ([`transport::udp`]). TCP is
-//! still to come.
+//! agents' phones ([`Registrar`]), and the tokio shell ([`transport::endpoint`]): UDP and
+//! TCP on one address, TCP framed by Content-Length ([`proto::framing`]).
 //!
 //! The [`proto`] core is sans-IO in the style of quinn-proto and str0m: a
 //! [`TransactionLayer`] takes datagrams, TU requests and time (`now`) in, and hands
@@ -38,17 +38,17 @@ pub use proto::registrar::{
 pub use proto::sdp::{Offer, SdpError};
 pub use proto::time::Instant;
 pub use proto::transaction::{
-    Config, SendError, TransactionEvent, TransactionId, TransactionLayer, Transmit,
+    Config, SendError, TransactionEvent, TransactionId, TransactionLayer, Transmit, Transport,
 };
 pub use proto::user_agent::{
     ReInvitePolicy, UaConfig, UaError, UaEvent, UacCredentials, UserAgent,
 };
-pub use transport::udp::{
+pub use transport::endpoint::{
     CommandError, EndpointConfig, OutgoingCall, SipEndpoint, SipHandle, TransportError,
 };
 
 /// One fuzzing input: parses `bytes` and feeds them to a fresh [`TransactionLayer`] as a
-/// datagram, then drains everything and fires every timer. A future `cargo-fuzz` target
+/// datagram and as a TCP stream, then drains everything and fires every timer. A future `cargo-fuzz` target
 /// calls this; it must never panic.
 pub fn fuzz_one(bytes: &[u8]) {
     let _ = parse(bytes, 65_535);
@@ -57,6 +57,14 @@ pub fn fuzz_one(bytes: &[u8]) {
     let now = Instant::from_millis(0);
     layer.handle_datagram(source, bytes, now);
     layer.handle_datagram(source, bytes, now);
+    // The same bytes as a TCP stream: framed, and each message handed over as one.
+    let mut framer = proto::framing::StreamFramer::new(65_535);
+    framer.push(bytes);
+    while let Ok(Some(frame)) = framer.next_frame() {
+        if let proto::framing::Frame::Message(message) = frame {
+            layer.handle_stream_message(source, &message, now);
+        }
+    }
     while layer.poll_transmit().is_some() || layer.poll_event().is_some() {}
     let mut steps = 0;
     while let Some(deadline) = layer.poll_timeout() {

@@ -17,6 +17,7 @@ struct Outgoing {
     from_user: String,
     to: String,
     destination: SocketAddr,
+    transport: ramal_sip::Transport,
     credentials: Option<ramal_sip::UacCredentials>,
 }
 
@@ -45,6 +46,7 @@ impl Driver {
             from_user: target.caller_id.clone(),
             to: target.to.clone(),
             destination,
+            transport: target.transport,
             credentials: target.credentials.clone(),
         };
         let ring_deadline = Some(tokio::time::Instant::now() + timeout);
@@ -119,6 +121,9 @@ impl Driver {
             from_user: self.caller.clone(),
             to: format!("<sip:{agent}@{sip}>"),
             destination: transfer::phone_address(&binding.contact, binding.source),
+            // A phone that registered over TCP is reached over that connection, which the
+            // endpoint knows; to any other it is UDP.
+            transport: ramal_sip::Transport::Udp,
             credentials: None,
         };
         self.open_leg(id, outgoing, agent, None, Some(agent.to_owned()))
@@ -144,6 +149,7 @@ impl Driver {
             to: outgoing.to,
             offer_sdp: sdp::build_offer(&local_media(config, &rtp)),
             destination: outgoing.destination,
+            transport: outgoing.transport,
             credentials: outgoing.credentials,
         };
         let leg = self

@@ -12,6 +12,7 @@
 pub mod checks;
 pub mod dialog;
 pub mod digest;
+pub mod framing;
 pub mod message;
 pub mod rate_limit;
 pub mod registrar;

@@ -295,6 +295,23 @@ impl UserAgent {
         self.process(now);
     }
 
+    /// One message from the connection with `source`
+    /// ([`TransactionLayer::handle_stream_message`]).
+    pub fn handle_stream_message(&mut self, source: SocketAddr, bytes: &[u8], now: Instant) {
+        self.layer.handle_stream_message(source, bytes, now);
+        self.process(now);
+    }
+
+    /// The connection with `peer` closed ([`TransactionLayer::handle_stream_closed`]).
+    pub fn handle_stream_closed(&mut self, peer: SocketAddr) {
+        self.layer.handle_stream_closed(peer);
+    }
+
+    /// Reach `peer` over a connection ([`TransactionLayer::use_stream`]).
+    pub fn use_stream(&mut self, peer: SocketAddr) {
+        self.layer.use_stream(peer);
+    }
+
     /// Fires every timer due at `now`, the transaction layer's and the dialogs'.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.layer.handle_timeout(now);

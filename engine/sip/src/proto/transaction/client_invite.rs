@@ -130,7 +130,7 @@ impl ClientInvite {
     pub(crate) fn on_timer(&mut self, kind: TimerKind, io: &mut Io, now: Instant) -> Status {
         match (kind, self.state) {
             (TimerKind::Retransmit, State::Calling) => {
-                io.send(self.destination, self.bytes.clone());
+                io.resend(self.destination, self.bytes.clone());
                 self.interval *= 2;
                 io.timers
                     .set(self.id, TimerKind::Retransmit, now + self.interval);

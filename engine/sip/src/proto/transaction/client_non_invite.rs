@@ -59,7 +59,7 @@ impl ClientNonInvite {
     ) -> Status {
         match (kind, self.state) {
             (TimerKind::Retransmit, State::Trying | State::Proceeding) => {
-                io.send(self.destination, self.bytes.clone());
+                io.resend(self.destination, self.bytes.clone());
                 self.interval = if self.state == State::Proceeding {
                     config.t2
                 } else {

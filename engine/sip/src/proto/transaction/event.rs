@@ -16,11 +16,35 @@ impl std::fmt::Display for TransactionId {
     }
 }
 
-/// A datagram to send.
+/// How a message travels to a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Transport {
+    /// Datagrams; the layer retransmits.
+    #[default]
+    Udp,
+    /// A TCP connection (RFC 3261 §18: reliable, so nothing is retransmitted by timer).
+    Tcp,
+}
+
+impl Transport {
+    /// The Via's transport token.
+    pub fn via_token(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+}
+
+/// A message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
     /// Where to.
     pub destination: SocketAddr,
+    /// Over what: TCP for a peer the layer was told is reached over a connection
+    /// ([`TransactionLayer::handle_stream_message`](super::TransactionLayer::handle_stream_message),
+    /// [`TransactionLayer::use_stream`](super::TransactionLayer::use_stream)).
+    pub transport: Transport,
     /// The message.
     pub bytes: Vec<u8>,
 }

@@ -27,8 +27,12 @@
 //! - an INVITE the TU has not answered within [`Config::trying_delay`] gets `100 Trying`.
 //!
 //! Responses go back to the datagram's source address (symmetric response routing, as
-//! `rport` asks), not to the Via's sent-by. Only UDP timers are implemented: a reliable
-//! transport would zero timers D, G, I, J and K.
+//! `rport` asks), not to the Via's sent-by. Each peer has a [`Transport`]: UDP, or TCP once
+//! a message came over a connection from it ([`TransactionLayer::handle_stream_message`])
+//! or the TU asked for one ([`TransactionLayer::use_stream`]). Over TCP the Via says so and
+//! timer retransmissions (A, E, and G for non-2xx finals) are not sent; the other timers
+//! keep their UDP values, which only delays forgetting a finished transaction (a 2xx is
+//! still re-sent until its ACK, as §13.3.1.4 asks of the UAS core on any transport).
 
 mod client_invite;
 mod client_non_invite;
@@ -52,11 +56,11 @@ use client_non_invite::ClientNonInvite;
 use core::net::SocketAddr;
 use server_invite::ServerInvite;
 use server_non_invite::ServerNonInvite;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use timers::TimerTable;
 
 pub use config::Config;
-pub use event::{SendError, TransactionEvent, TransactionId, Transmit};
+pub use event::{SendError, TransactionEvent, TransactionId, Transmit, Transport};
 
 /// The outputs every state machine writes to.
 #[derive(Debug, Default)]
@@ -64,11 +68,34 @@ pub(crate) struct Io {
     pub(crate) timers: TimerTable,
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
+    /// Peers reached over a connection (a stream transport); every other peer is UDP.
+    streams: HashSet<SocketAddr>,
 }
 
 impl Io {
+    pub(crate) fn transport(&self, peer: SocketAddr) -> Transport {
+        if self.streams.contains(&peer) {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        }
+    }
+
     pub(crate) fn send(&mut self, destination: SocketAddr, bytes: Vec<u8>) {
-        self.transmits.push_back(Transmit { destination, bytes });
+        let transport = self.transport(destination);
+        self.transmits.push_back(Transmit {
+            destination,
+            transport,
+            bytes,
+        });
+    }
+
+    /// A timer's retransmission: sent over UDP only, since a connection already
+    /// delivers reliably (RFC 3261 §17.1.1.2, §17.1.2.2, §17.2.1).
+    pub(crate) fn resend(&mut self, destination: SocketAddr, bytes: Vec<u8>) {
+        if self.transport(destination) == Transport::Udp {
+            self.send(destination, bytes);
+        }
     }
 
     pub(crate) fn event(&mut self, event: TransactionEvent) {
@@ -205,14 +232,49 @@ impl TransactionLayer {
         format!("{:012x}", self.fresh() & 0xFFFF_FFFF_FFFF)
     }
 
-    fn new_via(&mut self) -> (String, String) {
+    /// A Via for a request to `destination`, naming the transport it goes over.
+    fn new_via(&mut self, destination: SocketAddr) -> (String, String) {
         let branch = format!("z9hG4bK{:016x}", self.fresh());
-        let via = format!("SIP/2.0/UDP {};branch={branch}", self.config.sent_by);
+        let transport = self.io.transport(destination).via_token();
+        let via = format!(
+            "SIP/2.0/{transport} {};branch={branch}",
+            self.config.sent_by
+        );
         (branch, via)
     }
 
     /// One datagram from `source`.
     pub fn handle_datagram(&mut self, source: SocketAddr, bytes: &[u8], now: Instant) {
+        self.handle_message(source, bytes, now);
+    }
+
+    /// One message framed from the connection with `source` (see
+    /// [`crate::proto::framing`]). From now on `source` is reached over that connection:
+    /// answers and requests to it go as [`Transport::Tcp`], without timer retransmissions.
+    pub fn handle_stream_message(&mut self, source: SocketAddr, bytes: &[u8], now: Instant) {
+        self.io.streams.insert(source);
+        self.handle_message(source, bytes, now);
+    }
+
+    /// Sends to `peer` over a connection from now on (an outbound TCP trunk); the
+    /// transport opens one if it has none.
+    pub fn use_stream(&mut self, peer: SocketAddr) {
+        self.io.streams.insert(peer);
+    }
+
+    /// The connection with `peer` closed: what is still sent to it goes over UDP, as a
+    /// peer that lost its connection may still listen there. Transactions live on and end
+    /// by their timers.
+    pub fn handle_stream_closed(&mut self, peer: SocketAddr) {
+        self.io.streams.remove(&peer);
+    }
+
+    /// How messages to `peer` travel.
+    pub fn transport_to(&self, peer: SocketAddr) -> Transport {
+        self.io.transport(peer)
+    }
+
+    fn handle_message(&mut self, source: SocketAddr, bytes: &[u8], now: Instant) {
         match parse_detailed(bytes, self.config.max_message_size) {
             Err(rejected) => self.reject(source, rejected),
             Ok(Message::Request(request)) => self.on_request(source, request, now),
@@ -486,7 +548,7 @@ impl TransactionLayer {
                 limit: self.config.max_transactions,
             });
         }
-        let (_, via) = self.new_via();
+        let (_, via) = self.new_via(destination);
         let id = self.new_id();
         self.start_client(id, request, via, destination, now)?;
         Ok(id)
@@ -582,7 +644,7 @@ impl TransactionLayer {
         if request.method != Method::Ack {
             return Err(SendError::WrongMethod(request.method));
         }
-        let (_, via) = self.new_via();
+        let (_, via) = self.new_via(destination);
         let bytes = build_request(&request, &via)?;
         self.io.send(destination, bytes);
         Ok(())

@@ -176,8 +176,11 @@ impl ServerInvite {
                 Status::Alive
             }
             (TimerKind::Retransmit, State::Completed | State::Accepted) => {
-                if let Some(bytes) = &self.last_response {
-                    io.send(self.source, bytes.clone());
+                match (&self.last_response, self.state) {
+                    // A 2xx is re-sent until its ACK on every transport (§13.3.1.4).
+                    (Some(bytes), State::Accepted) => io.send(self.source, bytes.clone()),
+                    (Some(bytes), _) => io.resend(self.source, bytes.clone()),
+                    (None, _) => {}
                 }
                 self.interval = (self.interval * 2).min(config.t2);
                 io.timers

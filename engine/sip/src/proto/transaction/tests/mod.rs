@@ -7,6 +7,7 @@
 mod flows;
 mod malformed;
 mod props;
+mod stream;
 
 use super::*;
 use crate::proto::message::BuildError;
@@ -122,6 +123,7 @@ pub(super) struct Wire {
     pub(super) at: u64,
     pub(super) from_a: bool,
     pub(super) start_line: String,
+    pub(super) transport: Transport,
 }
 
 /// Two nodes, one network, one virtual clock.
@@ -133,6 +135,8 @@ pub(super) struct Pair {
     /// Datagrams for which this returns true are dropped before the network.
     pub(super) drop: Box<dyn FnMut(&Wire) -> bool>,
     pub(super) wire: Vec<Wire>,
+    /// Deliver as messages framed from a connection (`handle_stream_message`).
+    pub(super) stream: bool,
 }
 
 pub(super) fn address_a() -> SocketAddr {
@@ -227,6 +231,7 @@ impl Pair {
             net: Netem::new(7),
             drop: Box::new(|_| false),
             wire: Vec::new(),
+            stream: false,
         }
     }
 
@@ -253,6 +258,7 @@ impl Pair {
                         at: now.as_millis(),
                         from_a,
                         start_line: text.lines().next().unwrap_or_default().to_string(),
+                        transport: transmit.transport,
                     };
                     let dropped = (self.drop)(&wire);
                     self.wire.push(wire);
@@ -296,8 +302,13 @@ impl Pair {
             } else {
                 &mut self.b
             };
-            node.layer
-                .handle_datagram(flight.from, &flight.bytes, self.now);
+            if self.stream {
+                node.layer
+                    .handle_stream_message(flight.from, &flight.bytes, self.now);
+            } else {
+                node.layer
+                    .handle_datagram(flight.from, &flight.bytes, self.now);
+            }
             self.flush();
         }
         for node in [&mut self.a, &mut self.b] {

@@ -1,18 +1,23 @@
-//! The UDP shell: one tokio task owns the socket and a [`UserAgent`], and a
-//! [`SipHandle`] sends it the TU's commands.
+//! The endpoint: one tokio task owns a UDP socket and a TCP listener on the same address,
+//! the TCP connections ([`super::tcp`]) and a [`UserAgent`]; a [`SipHandle`] sends it the
+//! TU's commands.
 //!
-//! The task `select!`s over a datagram (64 KiB buffer), a command, the UA's next deadline
-//! and the shutdown future; after each input it sends every [`UserAgent::poll_transmit`]
-//! and forwards every [`UserAgent::poll_event`] to the event channel. Proto time is
-//! milliseconds since the endpoint started. New requests beyond the per-source
-//! [`RateLimit`] are dropped before parsing. The task ends when every [`SipHandle`] is
-//! dropped or the shutdown future completes.
+//! The task `select!`s over a datagram (64 KiB buffer), a message framed from a connection,
+//! a new connection, a command, the UA's next deadline and the shutdown future; after each
+//! input it sends every [`UserAgent::poll_transmit`] (over UDP, or over the peer's
+//! connection when the UA says [`Transport::Tcp`]) and forwards every
+//! [`UserAgent::poll_event`] to the event channel. Proto time is milliseconds since the
+//! endpoint started. New requests beyond the per-source [`RateLimit`] are dropped before
+//! parsing, whatever they came over. The task ends when every [`SipHandle`] is dropped or
+//! the shutdown future completes.
 
+use super::tcp::{Connections, StreamInput};
 use crate::proto::dialog::CallKey;
 use crate::proto::digest::Credential;
 use crate::proto::rate_limit::{RateLimit, RateLimiter, counts_against_limit};
 use crate::proto::registrar::{Binding, Registrar, RegistrarConfig};
 use crate::proto::time::Instant;
+use crate::proto::transaction::Transport;
 use crate::proto::user_agent::{UaConfig, UaError, UaEvent, UacCredentials, UserAgent};
 use core::net::SocketAddr;
 use std::collections::HashMap;
@@ -20,7 +25,7 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 use thiserror::Error;
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
 /// The endpoint's configuration.
@@ -57,9 +62,18 @@ impl Default for EndpointConfig {
 /// Why the endpoint could not start.
 #[derive(Debug, Error)]
 pub enum TransportError {
-    /// Binding the socket failed.
+    /// Binding the UDP socket failed.
     #[error("cannot bind UDP {address}")]
     Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Listening on TCP at the UDP socket's address failed.
+    #[error("cannot listen on TCP {address}")]
+    Listen {
         /// The address.
         address: SocketAddr,
         /// The OS error.
@@ -95,6 +109,8 @@ pub struct OutgoingCall {
     pub offer_sdp: String,
     /// Where to send the INVITE.
     pub destination: SocketAddr,
+    /// Over what (a TCP trunk: a connection is opened if there is none).
+    pub transport: Transport,
     /// What to answer a 401/407 with, if the far end may challenge.
     pub credentials: Option<UacCredentials>,
 }
@@ -191,13 +207,13 @@ impl SipHandle {
     }
 }
 
-/// Starts UDP endpoints.
+/// Starts endpoints (UDP and TCP on one address).
 #[derive(Debug)]
 pub struct SipEndpoint;
 
 impl SipEndpoint {
-    /// Binds `address` and spawns the endpoint's task; it runs until every [`SipHandle`]
-    /// is dropped.
+    /// Binds `address` (UDP, then TCP on the port UDP got) and spawns the endpoint's task;
+    /// it runs until every [`SipHandle`] is dropped.
     pub async fn bind(
         address: SocketAddr,
         config: EndpointConfig,
@@ -215,6 +231,13 @@ impl SipEndpoint {
             .await
             .map_err(|source| TransportError::Bind { address, source })?;
         let local_address = socket.local_addr().map_err(TransportError::LocalAddress)?;
+        let listener =
+            TcpListener::bind(local_address)
+                .await
+                .map_err(|source| TransportError::Listen {
+                    address: local_address,
+                    source,
+                })?;
         let advertised = config.advertised.unwrap_or(local_address);
         config.ua.transaction.sent_by = advertised.to_string();
         config.ua.contact = format!("sip:{}@{advertised}", config.contact_user);
@@ -223,8 +246,13 @@ impl SipEndpoint {
             .finish();
         let (command_sender, commands) = mpsc::channel(64);
         let (events, event_receiver) = mpsc::channel(config.event_capacity.max(1));
+        let (stream_inputs, stream_receiver) = mpsc::channel(256);
+        let connections = Connections::new(stream_inputs, config.ua.transaction.max_message_size);
         let driver = Driver {
             socket,
+            listener,
+            connections,
+            stream_inputs: stream_receiver,
             ua: match config.registrar {
                 Some(registrar) => {
                     UserAgent::new(config.ua).with_registrar(Registrar::new(registrar))
@@ -246,6 +274,9 @@ impl SipEndpoint {
 
 struct Driver {
     socket: UdpSocket,
+    listener: TcpListener,
+    connections: Connections,
+    stream_inputs: mpsc::Receiver<StreamInput>,
     ua: UserAgent,
     limiter: RateLimiter,
     started: tokio::time::Instant,
@@ -291,6 +322,25 @@ impl Driver {
                         }
                     }
                 }
+                accepted = self.listener.accept() => {
+                    // An accept error is the peer's (reset before accept) or a full file
+                    // table; either way there is no connection to serve.
+                    if let Ok((stream, peer)) = accepted {
+                        self.connections.accepted(stream, peer);
+                    }
+                }
+                Some(input) = self.stream_inputs.recv() => match input {
+                    StreamInput::Message(peer, message) => {
+                        let now = self.now();
+                        if !counts_against_limit(&message) || self.limiter.allow(peer.ip(), now) {
+                            self.ua.handle_stream_message(peer, &message, now);
+                        }
+                    }
+                    StreamInput::Closed(peer) => {
+                        self.connections.closed(peer);
+                        self.ua.handle_stream_closed(peer);
+                    }
+                },
                 command = commands.recv() => match command {
                     Some(command) => self.apply(command),
                     None => break,
@@ -326,6 +376,9 @@ impl Driver {
             }
             Command::Invite(outgoing, reply) => {
                 let outgoing = *outgoing;
+                if outgoing.transport == Transport::Tcp {
+                    self.ua.use_stream(outgoing.destination);
+                }
                 let result = self.ua.invite_with(
                     &outgoing.target_uri,
                     &outgoing.from,
@@ -342,11 +395,16 @@ impl Driver {
 
     async fn drain(&mut self) {
         while let Some(transmit) = self.ua.poll_transmit() {
-            // A failed send is a lost datagram: retransmission timers recover or give up.
-            let _ = self
-                .socket
-                .send_to(&transmit.bytes, transmit.destination)
-                .await;
+            match transmit.transport {
+                // A failed send is a lost datagram: retransmission timers recover or give up.
+                Transport::Udp => {
+                    let _ = self
+                        .socket
+                        .send_to(&transmit.bytes, transmit.destination)
+                        .await;
+                }
+                Transport::Tcp => self.connections.send(transmit.destination, transmit.bytes),
+            }
         }
         while let Some(event) = self.ua.poll_event() {
             // With the receiver gone nobody listens; the endpoint keeps answering SIP.
