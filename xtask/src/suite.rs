@@ -138,5 +138,7 @@ pub fn bench() -> anyhow::Result<()> {
     // The ACD: routing decisions per second (1000 agents, 50 queues), then a queued caller
     // to the agent's INVITE on loopback through the real call engine.
     run(cargo().args(["bench", "-p", "ramal-acd", "--bench", "routing"]))?;
-    run(cargo().args(["bench", "-p", "ramal-call", "--bench", "queue_latency"]))
+    run(cargo().args(["bench", "-p", "ramal-call", "--bench", "queue_latency"]))?;
+    // The API under load on loopback, against /healthz in the same run.
+    run(cargo().args(["bench", "-p", "ramal", "--bench", "api_latency"]))
 }
