@@ -380,6 +380,12 @@ async fn the_openapi_document_lists_every_route_of_the_table() {
         "QueueSpec",
         "DispositionSpec",
         "ImportReport",
+        "User",
+        "CreateUser",
+        "CallRecord",
+        "CurrentUser",
+        "ApiToken",
+        "NewToken",
     ] {
         assert!(
             schemas.contains_key(name),
@@ -393,6 +399,16 @@ async fn the_openapi_document_lists_every_route_of_the_table() {
         "#/components/schemas/CampaignSpec"
     );
     assert!(!schemas["TrunkSpec"].to_string().is_empty());
+    assert!(
+        schemas["User"]["properties"].get("password_hash").is_none()
+            && schemas["User"]["properties"].get("role").is_some(),
+        "a user never shows a password hash"
+    );
+    assert_eq!(
+        document["paths"]["/api/calls/{id}"]["get"]["responses"]["2XX"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/CallRecord"
+    );
     assert!(
         schemas["Trunk"]["properties"].get("password").is_none()
             && schemas["Trunk"]["properties"].get("has_password").is_some(),

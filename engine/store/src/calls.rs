@@ -19,7 +19,7 @@ macro_rules! select_call {
 }
 
 /// A finished call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CallRecord {
     /// Unique id.
     pub id: String,

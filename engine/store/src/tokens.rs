@@ -13,7 +13,7 @@ use sqlx::Row;
 pub const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
 /// An API token as listed (never with its hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiToken {
     /// Id.
     pub id: i64,

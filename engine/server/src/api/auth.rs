@@ -22,7 +22,7 @@ pub const SESSION_COOKIE: &str = "ramal_session";
 const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// How the caller proved who they are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Via {
     /// A browser session.
@@ -35,7 +35,7 @@ pub enum Via {
 }
 
 /// The authenticated caller, as handlers see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CurrentUser {
     /// User id (what the audit log records).
     pub id: i64,
@@ -168,9 +168,10 @@ fn cleared_cookie() -> String {
     format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
 }
 
-#[derive(Deserialize)]
+/// A login.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Credentials {
+pub(super) struct Credentials {
     username: String,
     password: String,
 }

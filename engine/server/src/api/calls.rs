@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 /// The most records one request returns.
 const MAX_LIMIT: i64 = 500;
 
-#[derive(Deserialize)]
+/// `GET /api/calls`' query.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
     limit: Option<i64>,
@@ -71,9 +72,10 @@ pub(super) async fn get(
     Ok(Json(state.store.call_record(&id).await?))
 }
 
-#[derive(Deserialize)]
+/// The flow a number's calls run.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SetRoute {
+pub(super) struct SetRoute {
     flow_id: String,
 }
 

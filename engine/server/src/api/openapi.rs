@@ -9,15 +9,19 @@
 //! cores.
 
 use super::agent::{AgentDisposition, AgentStatus, AgentsOverview, PauseBody};
+use super::auth::{Credentials, CurrentUser};
+use super::calls::{ListQuery as CallsQuery, SetRoute};
 use super::campaigns::StatusChange;
 use super::contacts::{ImportQuery, NewContactBody, NewList};
+use super::tokens::NewToken;
+use super::users::{CreateUser, SipPassword};
 use super::{Access, RouteInfo, Verb, routes};
 use axum::Json;
 use axum::response::Html;
 use ramal_store::{
-    Campaign, CampaignSpec, Contact, ContactImport, ContactList, Disposition, DispositionResult,
-    DispositionSpec, FieldError, ImportReport, NewDispositionResult, Queue, QueueSpec, Trunk,
-    TrunkSpec,
+    ApiToken, CallRecord, Campaign, CampaignSpec, Contact, ContactImport, ContactList, Disposition,
+    DispositionResult, DispositionSpec, FieldError, ImportReport, NewDispositionResult, Queue,
+    QueueSpec, Trunk, TrunkSpec, User,
 };
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
@@ -71,6 +75,16 @@ fn shapes(route: &RouteInfo, g: &mut SchemaGenerator) -> Shapes {
     use Verb::{Delete, Get, Post, Put};
     let none = Shapes::default;
     match (route.verb, route.path) {
+        (Post, "/api/auth/login") => Shapes { request: json_body::<Credentials>(g), response: Some(schema::<CurrentUser>(g)), ..none() },
+        (Get, "/api/auth/me") => Shapes { response: Some(schema::<CurrentUser>(g)), ..none() },
+        (Get, "/api/users") => Shapes { response: Some(array::<User>(g)), ..none() },
+        (Post, "/api/users") => Shapes { request: json_body::<CreateUser>(g), response: Some(schema::<User>(g)), ..none() },
+        (Put, "/api/users/{id}/sip-password") => Shapes { request: json_body::<SipPassword>(g), ..none() },
+        (Get, "/api/tokens") => Shapes { response: Some(array::<ApiToken>(g)), ..none() },
+        (Post, "/api/tokens") => Shapes { request: json_body::<NewToken>(g), ..none() },
+        (Get, "/api/calls") => Shapes { response: Some(array::<CallRecord>(g)), query: Some(schema::<CallsQuery>(g)), ..none() },
+        (Get, "/api/calls/{id}") => Shapes { response: Some(schema::<CallRecord>(g)), ..none() },
+        (Put, "/api/routes/{number}") => Shapes { request: json_body::<SetRoute>(g), ..none() },
         (Get, "/api/trunks") => Shapes { response: Some(array::<Trunk>(g)), ..none() },
         (Post | Put, "/api/trunks" | "/api/trunks/{id}") => Shapes { request: json_body::<TrunkSpec>(g), response: Some(schema::<Trunk>(g)), ..none() },
         (Get, "/api/trunks/{id}") => Shapes { response: Some(schema::<Trunk>(g)), ..none() },

@@ -15,9 +15,10 @@ use serde_json::{Value, json};
 /// What every token starts with, so secret scanners and people recognise one.
 const TOKEN_PREFIX: &str = "ramal_";
 
-#[derive(Deserialize)]
+/// An API token to create.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewToken {
+pub(super) struct NewToken {
     name: String,
     role: Role,
     /// The user it acts as; default: the caller.

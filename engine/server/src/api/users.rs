@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use ramal_store::{NewUser, Role, User};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+/// A user to create.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateUser {
+pub(super) struct CreateUser {
     username: String,
     #[serde(default)]
     display_name: String,
@@ -49,9 +50,10 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-#[derive(Deserialize)]
+/// The password a user's SIP phone registers with.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SipPassword {
+pub(super) struct SipPassword {
     password: String,
 }
 
