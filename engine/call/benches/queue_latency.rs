@@ -33,6 +33,10 @@ const REALM: &str = "ramal.bench";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    // Ramal's own warnings (RUST_LOG overrides), so a failing round says why.
+    tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
     let rounds = std::env::args()
         .skip_while(|arg| arg != "--rounds")
         .nth(1)
@@ -57,6 +61,9 @@ async fn main() -> anyhow::Result<()> {
         tts_cache_dir: directory.join("tts"),
         recordings_dir: directory.join("recordings"),
         registrar: Some(ramal_sip::RegistrarConfig::new(auth)),
+        // One caller places every call, two requests a round, ~1 ms apart: far beyond the
+        // default per-source limit (100/s, bursts of 200), which would drop its BYEs.
+        requests_per_source: 1_000_000,
         acd: Some(ramal_acd::AcdConfig {
             queues: vec![ramal_acd::QueueConfig {
                 id: ramal_acd::QueueId("sales".into()),

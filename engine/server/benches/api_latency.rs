@@ -108,6 +108,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    // reqwest is built without a default TLS provider; plain HTTP still needs one chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = std::env::temp_dir().join(format!("ramal-api-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let flows = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows");
