@@ -115,6 +115,77 @@ async fn validation_returns_every_diagnostic_as_data() {
     assert_eq!(reply.body["diagnostics"][0]["code"], "document.syntax");
 }
 
+/// The list's counts are cached against the published flows: a draft calling a flow that
+/// is not published has an error, which goes once that flow is published (and a draft
+/// edit is counted afresh).
+#[tokio::test]
+async fn the_flow_list_counts_follow_publishes_and_edits() {
+    let app = app().await;
+    let sara = app.session("sara").await;
+    let errors_of = |body: &Value, id: &str| {
+        body.as_array()
+            .and_then(|flows| flows.iter().find(|f| f["id"] == id))
+            .map(|flow| flow["errors"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let caller = json!({"schema": "ramal.flow/v1", "id": "caller", "name": "Caller", "nodes": [
+        {"id": "s", "kind": "start", "ports": {"next": "sub"}},
+        {"id": "sub", "kind": "subflow", "params": {"flow": "helper"}, "ports": {"done": "h"}},
+        {"id": "h", "kind": "hangup", "params": {"reason": "normal"}}
+    ]});
+    let helper = json!({"schema": "ramal.flow/v1", "id": "helper", "name": "Helper", "nodes": [
+        {"id": "s", "kind": "start", "ports": {"next": "x"}},
+        {"id": "x", "kind": "exit", "params": {"port": "done"}}
+    ]});
+    for (id, document) in [("caller", &caller), ("helper", &helper)] {
+        let saved = app
+            .call(
+                "PUT",
+                &format!("/api/flows/{id}"),
+                &sara,
+                &document.to_string(),
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+    }
+    let list = app.call("GET", "/api/flows", &sara, "").await;
+    assert_eq!(
+        errors_of(&list.body, "caller"),
+        1,
+        "helper is not published"
+    );
+    let list = app.call("GET", "/api/flows", &sara, "").await;
+    assert_eq!(
+        errors_of(&list.body, "caller"),
+        1,
+        "the same from the cache"
+    );
+
+    let published = app
+        .call("POST", "/api/flows/helper/publish", &sara, "")
+        .await;
+    assert_eq!(published.status, StatusCode::OK, "{:?}", published.body);
+    let list = app.call("GET", "/api/flows", &sara, "").await;
+    let caller_now = app.call("GET", "/api/flows/caller", &sara, "").await;
+    assert_eq!(
+        errors_of(&list.body, "caller"),
+        0,
+        "helper is published now: {:?}",
+        caller_now.body["diagnostics"]
+    );
+
+    let mut broken = caller.clone();
+    broken["nodes"][2]["ports"] = json!({"next": "nowhere"});
+    app.call("PUT", "/api/flows/caller", &sara, &broken.to_string())
+        .await;
+    let list = app.call("GET", "/api/flows", &sara, "").await;
+    assert!(
+        errors_of(&list.body, "caller").as_u64() >= Some(1),
+        "the edited draft is counted afresh: {:?}",
+        list.body
+    );
+}
+
 #[tokio::test]
 async fn call_scripts_run_against_the_draft() {
     let app = app().await;

@@ -200,4 +200,36 @@ impl Store {
             .collect()
         })
     }
+
+    /// Every flow, by id, with its current document: the draft, else the newest published
+    /// version (`None` for a flow with neither). One query, for lists that show every
+    /// flow's diagnostics.
+    pub async fn flows_with_documents(
+        &self,
+    ) -> Result<Vec<(FlowSummary, Option<String>)>, StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "SELECT f.id, f.name, f.draft IS NOT NULL AS has_draft, \
+                 (SELECT MAX(v.version) FROM flow_versions v WHERE v.flow_id = f.id) AS published_version, \
+                 COALESCE(f.draft, (SELECT v.document FROM flow_versions v WHERE v.flow_id = f.id \
+                 ORDER BY v.version DESC LIMIT 1)) AS document \
+                 FROM flows f ORDER BY f.id",
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok((
+                    FlowSummary {
+                        id: row.try_get("id")?,
+                        name: row.try_get("name")?,
+                        has_draft: row.try_get("has_draft")?,
+                        published_version: row.try_get("published_version")?,
+                    },
+                    row.try_get("document")?,
+                ))
+            })
+            .collect()
+        })
+    }
 }

@@ -153,6 +153,11 @@ async fn drafts_publish_as_numbered_versions_that_never_change() {
             (flows.len(), flows[0].published_version, flows[0].has_draft),
             (1, Some(2), true)
         );
+        assert_eq!(
+            store.flows_with_documents().await.unwrap(),
+            [(flows[0].clone(), Some(v2.to_owned()))],
+            "the summary with the draft, in one query"
+        );
         let actions: Vec<String> = store
             .audit_log(10)
             .await

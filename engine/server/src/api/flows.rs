@@ -7,29 +7,12 @@
 use super::{ApiError, AppState, CurrentUser, now_ms};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use ramal_flow::sim::{FlowSet, Script, run_script};
-use ramal_flow::{Compilation, Diagnostic, Environment, FlowDocument, compile, compile_json};
+use ramal_flow::sim::{Script, run_script};
+use ramal_flow::{Compilation, Diagnostic, FlowDocument, compile, compile_json};
 use ramal_store::{Store, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-
-/// The published flows compiled together: what `subflow` nodes can call.
-async fn environment(store: &Store) -> Result<Environment, ApiError> {
-    let mut sources = Vec::new();
-    for summary in store.flows().await? {
-        if summary.published_version.is_some() {
-            sources.push((
-                summary.id.clone(),
-                store.published(&summary.id).await?.document,
-            ));
-        }
-    }
-    Ok(Environment {
-        flows: FlowSet::compile(&sources).flows,
-        ..Environment::default()
-    })
-}
 
 fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no flow `{id}`"))
@@ -67,11 +50,6 @@ async fn stored(store: &Store, id: &str, version: Option<i64>) -> Result<Stored,
     }
 }
 
-fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    (errors, diagnostics.len() - errors)
-}
-
 /// A flow in the list.
 #[derive(Debug, Serialize)]
 pub struct FlowSummary {
@@ -88,11 +66,11 @@ pub struct FlowSummary {
 pub(super) async fn list(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<FlowSummary>>, ApiError> {
-    let environment = environment(&state.store).await?;
+    let environment = state.flow_cache.environment(&state.store).await?;
     let mut flows = Vec::new();
-    for summary in state.store.flows().await? {
-        let current = stored(&state.store, &summary.id, None).await?;
-        let (errors, warnings) = counts(&compile_json(&current.text, &environment).diagnostics);
+    for (summary, document) in state.store.flows_with_documents().await? {
+        let (errors, warnings) =
+            document.map_or((0, 0), |text| state.flow_cache.counts(&environment, &text));
         flows.push(FlowSummary {
             id: summary.id,
             name: summary.name,
@@ -129,7 +107,10 @@ pub(super) async fn get(
     let document: Value = serde_json::from_str(&current.text).map_err(|error| {
         ApiError::Internal(format!("flow `{id}` is stored as bad JSON: {error}"))
     })?;
-    let compilation = compile_json(&current.text, &environment(&state.store).await?);
+    let compilation = compile_json(
+        &current.text,
+        &*state.flow_cache.environment(&state.store).await?,
+    );
     Ok(Json(json!({
         "id": id,
         "name": summary.name,
@@ -167,7 +148,10 @@ pub(super) async fn save(
         });
     }
     let _writing = state.flow_writes.lock().await;
-    let compilation = compile(&document, &environment(&state.store).await?);
+    let compilation = compile(
+        &document,
+        &*state.flow_cache.environment(&state.store).await?,
+    );
     let bad_id: Vec<Diagnostic> = compilation
         .diagnostics
         .iter()
@@ -205,9 +189,9 @@ pub(super) async fn publish(
         Err(StoreError::NotFound { .. }) => return Err(not_found(&id)),
         Err(error) => return Err(error.into()),
     };
-    let compilation = compile_json(&draft, &environment(&state.store).await?);
+    let compilation = compile_json(&draft, &*state.flow_cache.environment(&state.store).await?);
     if compilation.has_errors() {
-        let (errors, _) = counts(&compilation.diagnostics);
+        let (errors, _) = super::flow_cache::counts(&compilation.diagnostics);
         return Err(ApiError::Unprocessable {
             code: "flow.invalid",
             message: format!("flow `{id}` has {errors} error(s); fix them before publishing"),
@@ -234,7 +218,8 @@ pub(super) async fn validate(
     State(state): State<AppState>,
     body: String,
 ) -> Result<Json<Validation>, ApiError> {
-    let compilation: Compilation = compile_json(&body, &environment(&state.store).await?);
+    let compilation: Compilation =
+        compile_json(&body, &*state.flow_cache.environment(&state.store).await?);
     Ok(Json(Validation {
         ok: !compilation.has_errors(),
         diagnostics: compilation.diagnostics,
@@ -248,7 +233,10 @@ pub(super) async fn test(
     body: String,
 ) -> Result<Json<Value>, ApiError> {
     let current = stored(&state.store, &id, None).await?;
-    let compilation = compile_json(&current.text, &environment(&state.store).await?);
+    let compilation = compile_json(
+        &current.text,
+        &*state.flow_cache.environment(&state.store).await?,
+    );
     let Some(flow) = compilation.flow else {
         return Err(ApiError::Unprocessable {
             code: "flow.not_compiled",

@@ -24,6 +24,7 @@ mod campaigns;
 mod contacts;
 mod error;
 mod events;
+mod flow_cache;
 mod flows;
 mod nodes;
 mod openapi;
@@ -82,6 +83,8 @@ pub struct AppState {
     prompts: Option<Arc<ramal_call::Prompts>>,
     /// The call engine's agents (log in, pause, wrap-up), when calls are served.
     agents: Option<ramal_call::Agents>,
+    /// Compiled published flows and documents' diagnostic counts.
+    flow_cache: Arc<flow_cache::FlowCache>,
 }
 
 impl AppState {
@@ -99,6 +102,7 @@ impl AppState {
             editor: None,
             prompts: None,
             agents: None,
+            flow_cache: Arc::default(),
         }
     }
 
