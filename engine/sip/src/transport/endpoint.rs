@@ -14,6 +14,7 @@
 use super::tcp::{Connections, StreamInput};
 use crate::proto::dialog::CallKey;
 use crate::proto::digest::Credential;
+use crate::proto::framing::PONG;
 use crate::proto::rate_limit::{RateLimit, RateLimiter, counts_against_limit};
 use crate::proto::registrar::{Binding, Registrar, RegistrarConfig};
 use crate::proto::time::Instant;
@@ -335,6 +336,9 @@ impl Driver {
                         if !counts_against_limit(&message) || self.limiter.allow(peer.ip(), now) {
                             self.ua.handle_stream_message(peer, &message, now);
                         }
+                    }
+                    StreamInput::Ping(peer) => {
+                        self.connections.send(peer, PONG.to_vec());
                     }
                     StreamInput::Closed(peer) => {
                         self.connections.closed(peer);

@@ -6,9 +6,11 @@
 //!
 //! Limits: at most [`MAX_CONNECTIONS`] at once (more are closed at accept), messages no
 //! longer than the transaction layer's limit (a longer one closes the connection, as does
-//! any framing error), [`CONNECT_TIMEOUT`] to open one.
+//! any framing error), [`CONNECT_TIMEOUT`] to open one, and [`MAX_QUEUED`] messages waiting
+//! to be written: a peer that stops reading has its connection closed rather than growing
+//! our memory.
 
-use crate::proto::framing::{Frame, PONG, StreamFramer};
+use crate::proto::framing::{Frame, StreamFramer};
 use core::net::SocketAddr;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,11 +25,18 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// How long opening a connection may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Messages queued for one connection before it is given up as not reading (a trunk's
+/// one connection may carry thousands of calls a second; the kernel's socket buffer is
+/// in front of this queue).
+pub const MAX_QUEUED: usize = 4096;
+
 /// What a connection tells the endpoint's task.
 #[derive(Debug)]
 pub(super) enum StreamInput {
     /// A whole message from `peer`.
     Message(SocketAddr, Vec<u8>),
+    /// A keep-alive ping from `peer`, to be answered.
+    Ping(SocketAddr),
     /// The connection with `peer` is gone (closed, broken, unframeable or never opened).
     Closed(SocketAddr),
 }
@@ -35,9 +44,11 @@ pub(super) enum StreamInput {
 /// Every connection's writer, and where their readers send.
 #[derive(Debug)]
 pub(super) struct Connections {
-    writers: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    /// The only sender of each connection's write queue: forgetting it ends the writer.
+    writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     inputs: mpsc::Sender<StreamInput>,
     max_message: usize,
+    max_queued: usize,
 }
 
 impl Connections {
@@ -46,6 +57,7 @@ impl Connections {
             writers: HashMap::new(),
             inputs,
             max_message,
+            max_queued: MAX_QUEUED,
         }
     }
 
@@ -56,41 +68,49 @@ impl Connections {
             return;
         }
         let _ = stream.set_nodelay(true);
-        let (writer, queue) = mpsc::unbounded_channel();
-        self.writers.insert(peer, writer.clone());
+        let (writer, queue) = mpsc::channel(self.max_queued);
+        self.writers.insert(peer, writer);
         let (read, write) = stream.into_split();
         tokio::spawn(read_messages(
             read,
             peer,
             self.max_message,
             self.inputs.clone(),
-            writer,
         ));
         tokio::spawn(write_messages(write, queue));
     }
 
     /// Sends `bytes` to `peer` over its connection, opening one if there is none.
     pub(super) fn send(&mut self, peer: SocketAddr, bytes: Vec<u8>) {
-        if let Some(writer) = self.writers.get(&peer)
-            && writer.send(bytes.clone()).is_ok()
-        {
-            return;
+        if let Some(writer) = self.writers.get(&peer) {
+            match writer.try_send(bytes) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(%peer, "a SIP connection is not reading: closing it");
+                    self.writers.remove(&peer);
+                    return;
+                }
+                // The writer ended (a failed write): open a new connection.
+                Err(mpsc::error::TrySendError::Closed(bytes)) => {
+                    self.writers.remove(&peer);
+                    self.open(peer, bytes);
+                    return;
+                }
+            }
         }
+        self.open(peer, bytes);
+    }
+
+    fn open(&mut self, peer: SocketAddr, bytes: Vec<u8>) {
         if self.writers.len() >= MAX_CONNECTIONS {
             tracing::warn!(%peer, "too many SIP connections: not opening another");
             let _ = self.inputs.try_send(StreamInput::Closed(peer));
             return;
         }
-        let (writer, queue) = mpsc::unbounded_channel();
-        let _ = writer.send(bytes);
-        self.writers.insert(peer, writer.clone());
-        tokio::spawn(connect(
-            peer,
-            self.max_message,
-            self.inputs.clone(),
-            writer,
-            queue,
-        ));
+        let (writer, queue) = mpsc::channel(self.max_queued);
+        let _ = writer.try_send(bytes);
+        self.writers.insert(peer, writer);
+        tokio::spawn(connect(peer, self.max_message, self.inputs.clone(), queue));
     }
 
     /// Forgets `peer`'s connection (its tasks end on their own).
@@ -103,8 +123,7 @@ async fn connect(
     peer: SocketAddr,
     max_message: usize,
     inputs: mpsc::Sender<StreamInput>,
-    writer: mpsc::UnboundedSender<Vec<u8>>,
-    queue: mpsc::UnboundedReceiver<Vec<u8>>,
+    queue: mpsc::Receiver<Vec<u8>>,
 ) {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer)).await {
         Ok(Ok(stream)) => stream,
@@ -122,17 +141,16 @@ async fn connect(
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
     tokio::spawn(write_messages(write, queue));
-    read_messages(read, peer, max_message, inputs, writer).await;
+    read_messages(read, peer, max_message, inputs).await;
 }
 
-/// Reads until the peer closes or the framing is lost; every message goes to the
-/// endpoint, a keep-alive ping is answered on `writer`.
+/// Reads until the peer closes or the framing is lost; every message and ping goes to the
+/// endpoint.
 async fn read_messages(
     mut read: OwnedReadHalf,
     peer: SocketAddr,
     max_message: usize,
     inputs: mpsc::Sender<StreamInput>,
-    writer: mpsc::UnboundedSender<Vec<u8>>,
 ) {
     let mut framer = StreamFramer::new(max_message);
     let mut buffer = vec![0u8; 16 * 1024];
@@ -144,17 +162,14 @@ async fn read_messages(
         framer.push(buffer.get(..read).unwrap_or_default());
         loop {
             match framer.next_frame() {
-                Ok(Some(Frame::Message(message))) => {
-                    if inputs
-                        .send(StreamInput::Message(peer, message))
-                        .await
-                        .is_err()
-                    {
+                Ok(Some(frame)) => {
+                    let input = match frame {
+                        Frame::Message(message) => StreamInput::Message(peer, message),
+                        Frame::Ping => StreamInput::Ping(peer),
+                    };
+                    if inputs.send(input).await.is_err() {
                         return;
                     }
-                }
-                Ok(Some(Frame::Ping)) => {
-                    let _ = writer.send(PONG.to_vec());
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -168,11 +183,43 @@ async fn read_messages(
 }
 
 /// Writes what the endpoint queues, until it forgets the connection or a write fails.
-async fn write_messages(mut write: OwnedWriteHalf, mut queue: mpsc::UnboundedReceiver<Vec<u8>>) {
+async fn write_messages(mut write: OwnedWriteHalf, mut queue: mpsc::Receiver<Vec<u8>>) {
     while let Some(bytes) = queue.recv().await {
         if write.write_all(&bytes).await.is_err() {
             break;
         }
     }
     let _ = write.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A peer that connects and never reads: once the kernel's buffers and the queue are
+    /// full, its connection is forgotten (and its writer ends) instead of queueing forever.
+    #[tokio::test]
+    async fn a_peer_that_never_reads_is_dropped_when_its_queue_is_full() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("loopback");
+        let client = TcpStream::connect(listener.local_addr().expect("an address"))
+            .await
+            .expect("connects");
+        let (stream, peer) = listener.accept().await.expect("accepts");
+        let (inputs, _events) = mpsc::channel(16);
+        let mut connections = Connections::new(inputs, 65_535);
+        connections.max_queued = 4;
+        connections.accepted(stream, peer);
+        let message = vec![b'x'; 60_000];
+        let mut sent = 0;
+        while connections.writers.contains_key(&peer) {
+            assert!(sent < 5_000, "never given up after {sent} messages");
+            connections.send(peer, message.clone());
+            sent += 1;
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(sent > 4, "the kernel's buffers come first: {sent}");
+        drop(client);
+    }
 }
