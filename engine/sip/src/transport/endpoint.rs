@@ -228,17 +228,7 @@ impl SipEndpoint {
         mut config: EndpointConfig,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(SipHandle, mpsc::Receiver<UaEvent>), TransportError> {
-        let socket = UdpSocket::bind(address)
-            .await
-            .map_err(|source| TransportError::Bind { address, source })?;
-        let local_address = socket.local_addr().map_err(TransportError::LocalAddress)?;
-        let listener =
-            TcpListener::bind(local_address)
-                .await
-                .map_err(|source| TransportError::Listen {
-                    address: local_address,
-                    source,
-                })?;
+        let (socket, listener, local_address) = bind_both(address).await?;
         let advertised = config.advertised.unwrap_or(local_address);
         config.ua.transaction.sent_by = advertised.to_string();
         config.ua.contact = format!("sip:{}@{advertised}", config.contact_user);
@@ -270,6 +260,36 @@ impl SipEndpoint {
             local_address,
         };
         Ok((handle, event_receiver))
+    }
+}
+
+/// A UDP socket and a TCP listener on one address. With port 0 the system picks the UDP
+/// port; if that port is taken for TCP, another is tried (a few times).
+async fn bind_both(
+    address: SocketAddr,
+) -> Result<(UdpSocket, TcpListener, SocketAddr), TransportError> {
+    let mut attempts = 0;
+    loop {
+        let socket = UdpSocket::bind(address)
+            .await
+            .map_err(|source| TransportError::Bind { address, source })?;
+        let local_address = socket.local_addr().map_err(TransportError::LocalAddress)?;
+        match TcpListener::bind(local_address).await {
+            Ok(listener) => return Ok((socket, listener, local_address)),
+            Err(source)
+                if address.port() == 0
+                    && source.kind() == std::io::ErrorKind::AddrInUse
+                    && attempts < 8 =>
+            {
+                attempts += 1;
+            }
+            Err(source) => {
+                return Err(TransportError::Listen {
+                    address: local_address,
+                    source,
+                });
+            }
+        }
     }
 }
 

@@ -194,3 +194,19 @@ async fn a_tcp_peer_is_answered_on_its_connection_and_bad_framing_closes_it() {
         "closed without an answer: {rest:?}"
     );
 }
+
+/// A port whose TCP side is taken is a clear error naming it, not half an endpoint.
+#[tokio::test]
+async fn a_port_taken_for_tcp_is_a_clear_error() {
+    let taken = tokio::net::TcpListener::bind(loopback())
+        .await
+        .expect("loopback");
+    let address = taken.local_addr().expect("an address");
+    match SipEndpoint::bind(address, EndpointConfig::default()).await {
+        Err(TransportError::Listen { address: named, .. }) => assert_eq!(named, address),
+        // Rarely the UDP port is taken too; that is the other clear error.
+        Err(TransportError::Bind { .. }) => {}
+        Err(other) => panic!("unexpected error: {other}"),
+        Ok(_) => panic!("bound although TCP {address} is taken"),
+    }
+}
