@@ -84,38 +84,12 @@ pub struct Acd {
 impl Acd {
     /// An ACD with `config`; every member agent starts logged out.
     pub fn new(config: AcdConfig) -> Acd {
-        let mut agents = BTreeMap::new();
-        let mut queues_of: BTreeMap<AgentId, Vec<QueueId>> = BTreeMap::new();
-        for queue in &config.queues {
-            for member in &queue.members {
-                agents
-                    .entry(member.agent.clone())
-                    .or_insert_with(|| Agent::new(member.agent.clone()));
-                queues_of
-                    .entry(member.agent.clone())
-                    .or_default()
-                    .push(queue.id.clone());
-            }
-        }
-        Acd {
-            queues: config
-                .queues
-                .into_iter()
-                .map(|queue| {
-                    (
-                        queue.id.clone(),
-                        QueueState {
-                            config: queue,
-                            cursor: usize::MAX,
-                            recent_waits: VecDeque::new(),
-                        },
-                    )
-                })
-                .collect(),
-            agents,
-            skills: config.skills,
-            auto_pause_after_misses: config.auto_pause_after_misses,
-            pause_reasons: config.pause_reasons.into_iter().collect(),
+        let mut acd = Acd {
+            queues: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            skills: BTreeMap::new(),
+            auto_pause_after_misses: 0,
+            pause_reasons: BTreeSet::new(),
             waiting: BTreeMap::new(),
             talking: BTreeMap::new(),
             wrap_ups: BTreeMap::new(),
@@ -124,8 +98,10 @@ impl Acd {
             seq: 0,
             ready: BTreeSet::new(),
             order: BTreeSet::new(),
-            queues_of,
-        }
+            queues_of: BTreeMap::new(),
+        };
+        acd.install(config);
+        acd
     }
 
     /// The next command for the server.

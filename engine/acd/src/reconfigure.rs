@@ -14,6 +14,14 @@ impl Acd {
     /// the others may be offered to new members at once. Waits keep the deadline they
     /// were given.
     pub fn reconfigure(&mut self, config: AcdConfig, now: Instant) {
+        self.install(config);
+        self.drop_calls_of_empty_queues(now);
+        self.dispatch(now);
+    }
+
+    /// Takes `config`'s queues, members and settings. A queue already known keeps its
+    /// round-robin position and wait history; an agent not yet known starts logged out.
+    pub(crate) fn install(&mut self, config: AcdConfig) {
         let mut old = std::mem::take(&mut self.queues);
         let mut queues_of: BTreeMap<AgentId, Vec<QueueId>> = BTreeMap::new();
         for queue in config.queues {
@@ -43,7 +51,5 @@ impl Acd {
         self.skills = config.skills;
         self.auto_pause_after_misses = config.auto_pause_after_misses;
         self.pause_reasons = config.pause_reasons.into_iter().collect();
-        self.drop_calls_of_empty_queues(now);
-        self.dispatch(now);
     }
 }
