@@ -294,6 +294,13 @@ impl Ramal {
     }
 }
 
+/// Waits for a sipp run on its thread and asserts it exited successfully (`what` failed
+/// says who, with sipp's output).
+async fn passed(what: &str, run: JoinHandle<std::process::Output>) {
+    let output = run.await.expect("sipp's thread");
+    assert!(output.status.success(), "{what}:\n{}", explain(&output));
+}
+
 fn agent<'a>(overview: &'a Value, name: &str) -> &'a Value {
     overview["agents"]
         .as_array()
@@ -375,20 +382,12 @@ async fn the_longest_idle_agent_answers_and_the_disposition_ends_wrap_up() {
     assert_eq!(call["contacts"][0]["fields"]["nome"], "Maria", "{call:#}");
     assert_eq!(call["dispositions"][0]["name"], "Pago");
 
-    let output = caller.await.expect("the caller's thread");
-    assert!(
-        output.status.success(),
-        "the caller failed:\n{}",
-        explain(&output)
-    );
-    let output = tokio::task::spawn_blocking(move || phone.finish())
-        .await
-        .expect("the phone's thread");
-    assert!(
-        output.status.success(),
-        "ana's phone failed:\n{}",
-        explain(&output)
-    );
+    passed("the caller failed", caller).await;
+    passed(
+        "ana's phone failed",
+        tokio::task::spawn_blocking(move || phone.finish()),
+    )
+    .await;
 
     let overview = ramal
         .agents_until("ana in wrap-up", |o| agent(o, "ana")["state"] == "wrap-up")
@@ -532,31 +531,17 @@ async fn an_agent_who_does_not_answer_is_passed_over_for_the_next() {
         200
     );
 
-    let output = ramal
-        .call(CallerEnds::WaitsForBye)
-        .await
-        .expect("the caller's thread");
-    assert!(
-        output.status.success(),
-        "the caller failed:\n{}",
-        explain(&output)
-    );
-    let output = tokio::task::spawn_blocking(move || ringing.finish())
-        .await
-        .expect("thread");
-    assert!(
-        output.status.success(),
-        "ana's phone was not rung then cancelled:\n{}",
-        explain(&output)
-    );
-    let output = tokio::task::spawn_blocking(move || answering.finish())
-        .await
-        .expect("thread");
-    assert!(
-        output.status.success(),
-        "bia's phone failed:\n{}",
-        explain(&output)
-    );
+    passed("the caller failed", ramal.call(CallerEnds::WaitsForBye)).await;
+    passed(
+        "ana's phone was not rung then cancelled",
+        tokio::task::spawn_blocking(move || ringing.finish()),
+    )
+    .await;
+    passed(
+        "bia's phone failed",
+        tokio::task::spawn_blocking(move || answering.finish()),
+    )
+    .await;
 
     let overview = ramal
         .agents_until("bia in wrap-up", |o| agent(o, "bia")["state"] == "wrap-up")
@@ -630,12 +615,7 @@ async fn a_caller_who_hangs_up_while_waiting_leaves_at_once_and_no_phone_rings()
     ramal
         .agents_until("the caller waiting", |o| queue_waiting(o) == 1)
         .await;
-    let output = caller.await.expect("the caller's thread");
-    assert!(
-        output.status.success(),
-        "the caller failed:\n{}",
-        explain(&output)
-    );
+    passed("the caller failed", caller).await;
     ramal
         .agents_until("the queue empty", |o| queue_waiting(o) == 0)
         .await;
@@ -730,12 +710,7 @@ async fn a_baresip_softphone_registers_and_answers_as_an_agent() {
         })
         .await;
     assert_eq!(agent(&overview, "bia")["answered"], 1);
-    let output = caller.await.expect("the caller's thread");
-    assert!(
-        output.status.success(),
-        "the caller failed:\n{}",
-        explain(&output)
-    );
+    passed("the caller failed", caller).await;
     ramal
         .agents_until("bia in wrap-up", |o| agent(o, "bia")["state"] == "wrap-up")
         .await;

@@ -34,9 +34,10 @@ impl PhoneProcess {
         let scenario = dir.join(format!("phone-{agent}-{port}.xml"));
         let xml = match phone {
             Phone::AnswersAndHangsUp { talk_ms } => ANSWERS
+                .replace("RINGING", RINGING)
                 .replace("AGENT", agent)
                 .replace("TALK_MS", &talk_ms.to_string()),
-            Phone::RingsOnly => RINGS.to_owned(),
+            Phone::RingsOnly => RINGS.replace("RINGING", RINGING),
         };
         std::fs::write(&scenario, xml).expect("scenario written");
         let child = Command::new("sipp")
@@ -172,16 +173,8 @@ const REGISTER: &str = r#"<send retrans="500">
     ]]>
   </send>"#;
 
-/// Rings, answers, talks, hangs up.
-const ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="agent phone answers">
-  <recv request="INVITE" rrs="true">
-    <action>
-      <ereg regexp="tag=([A-Za-z0-9]+)" search_in="hdr" header="From:" assign_to="fromtag,ramaltag"/>
-    </action>
-  </recv>
-  <Reference variables="fromtag"/>
-  <send>
+/// The phone's 180, in both scenarios.
+const RINGING: &str = r#"<send>
     <![CDATA[
       SIP/2.0 180 Ringing
       [last_Via:]
@@ -191,7 +184,18 @@ const ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
       [last_CSeq:]
       Content-Length: 0
     ]]>
-  </send>
+  </send>"#;
+
+/// Rings, answers, talks, hangs up.
+const ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="agent phone answers">
+  <recv request="INVITE" rrs="true">
+    <action>
+      <ereg regexp="tag=([A-Za-z0-9]+)" search_in="hdr" header="From:" assign_to="fromtag,ramaltag"/>
+    </action>
+  </recv>
+  <Reference variables="fromtag"/>
+  RINGING
   <send retrans="500">
     <![CDATA[
       SIP/2.0 200 OK
@@ -240,17 +244,7 @@ const RINGS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
     </action>
   </recv>
   <Reference variables="cseqline"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
+  RINGING
   <recv request="CANCEL"/>
   <send>
     <![CDATA[
