@@ -90,24 +90,7 @@ impl NodeModules {
     pub async fn custom_nodes(
         &self,
     ) -> Result<BTreeMap<(String, String), CustomNodeInfo>, StoreError> {
-        Ok(self
-            .store
-            .node_modules()
-            .await?
-            .into_iter()
-            .map(|module| {
-                let ports = module.description["ports"]
-                    .as_array()
-                    .map(|ports| {
-                        ports
-                            .iter()
-                            .filter_map(|port| port.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                ((module.name, module.version), CustomNodeInfo { ports })
-            })
-            .collect())
+        Ok(custom_node_infos(self.store.node_modules().await?))
     }
 
     async fn module(&self, name: &str, version: &str) -> Result<Arc<LoadedModule>, String> {
@@ -254,4 +237,26 @@ impl HttpClient for ReqwestHttp {
                 .unwrap_or(Err(HttpFailure::Timeout))
         })
     }
+}
+
+/// The flow compiler's view of installed modules: each (module, version) and the output
+/// ports its `describe()` gave.
+pub fn custom_node_infos(
+    modules: impl IntoIterator<Item = NodeModule>,
+) -> BTreeMap<(String, String), CustomNodeInfo> {
+    modules
+        .into_iter()
+        .map(|module| {
+            let ports = module.description["ports"]
+                .as_array()
+                .map(|ports| {
+                    ports
+                        .iter()
+                        .filter_map(|port| port.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ((module.name, module.version), CustomNodeInfo { ports })
+        })
+        .collect()
 }

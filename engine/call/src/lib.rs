@@ -30,7 +30,7 @@ pub mod webhook;
 
 pub use acd::{AcdNotice, AgentAction, AgentError, AgentView, Agents, QueueStatus, QueuedCall};
 pub use config::{CallConfig, RewriteRule, TrunkConfig};
-pub use custom::{InstallError, NodeModules, ReqwestHttp};
+pub use custom::{InstallError, NodeModules, ReqwestHttp, custom_node_infos};
 pub use engine::{CallEngine, Phones, StartError};
 pub use library::{FlowLibrary, Resolved, RouteError};
 pub use notices::CallNotice;

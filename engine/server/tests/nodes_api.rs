@@ -110,3 +110,52 @@ async fn a_file_that_is_not_a_component_is_refused_with_the_reason() {
     let listed = app.call("GET", "/api/nodes", &admin, "").await;
     assert_eq!(listed.body, serde_json::json!([]));
 }
+
+/// A flow pins a custom node's (module, version): publishing is refused until that version
+/// is installed, and the node's ports are the module's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_is_published_only_against_an_installed_module_version() {
+    let Some(wasm) = component("cpf-check") else {
+        return;
+    };
+    let app = app().await;
+    let admin = app.session("admin").await;
+    let sara = app.session("sara").await;
+    let flow = |version: &str| {
+        serde_json::json!({"schema": "ramal.flow/v1", "id": "checks", "name": "Checks", "nodes": [
+            {"id": "s", "kind": "start", "ports": {"next": "cpf"}},
+            {"id": "cpf", "kind": "custom", "params": {"module": "cpf-check", "version": version},
+             "ports": {"match": "h", "mismatch": "h", "invalid-cpf": "h", "error": "h"}},
+            {"id": "h", "kind": "hangup", "params": {"reason": "normal"}}
+        ]})
+        .to_string()
+    };
+    let codes = |body: &Value| -> Vec<String> {
+        body["error"]["diagnostics"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter(|d| d["severity"] == "error")
+                    .filter_map(|d| d["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let saved = app.call("PUT", "/api/flows/checks", &sara, &flow("1.0.0")).await;
+    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+    let refused = app.call("POST", "/api/flows/checks/publish", &sara, "").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.body);
+    assert_eq!(codes(&refused.body), ["custom.unknown_module"], "{:?}", refused.body);
+
+    let (status, body) = upload(&app.router, &admin, wasm).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let published = app.call("POST", "/api/flows/checks/publish", &sara, "").await;
+    assert_eq!(published.status, StatusCode::OK, "{:?}", published.body);
+    assert_eq!(published.body["version"], 1);
+
+    // A version that was never installed is refused even though the module is there.
+    app.call("PUT", "/api/flows/checks", &sara, &flow("2.0.0")).await;
+    let refused = app.call("POST", "/api/flows/checks/publish", &sara, "").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.body);
+    assert_eq!(codes(&refused.body), ["custom.unknown_module"], "{:?}", refused.body);
+}

@@ -62,7 +62,7 @@ async fn a_good_file_is_imported_with_fields_and_several_phones() {
         let list_id = new_list(&store, Duplicates::Avoid).await;
         let file = "\u{feff}Nome;Telefone;Celular;Cidade\n\
                     Ana;(11) 3333-4444;11 98765-4321;São Paulo\n\
-                    \"Silva; Bia\";+1 650 253 0000;;\"Rio\nde Janeiro\"\n";
+                    \"Silva; Bia\";+1 650 253 0000;;\"Rio\nde\tJaneiro \\ RJ\"\n";
         let report = import(&store, list_id, file, ImportOptions::default())
             .await
             .unwrap();
@@ -83,7 +83,7 @@ async fn a_good_file_is_imported_with_fields_and_several_phones() {
         assert_eq!(e164, vec!["+551133334444", "+5511987654321"]);
         assert_eq!(contacts[0].phones[1].raw, "11 98765-4321");
         assert_eq!(contacts[1].fields["Nome"], "Silva; Bia");
-        assert_eq!(contacts[1].fields["Cidade"], "Rio\nde Janeiro");
+        assert_eq!(contacts[1].fields["Cidade"], "Rio\nde\tJaneiro \\ RJ");
         assert_eq!(contacts[1].phones[0].e164, "+16502530000");
         assert_eq!(
             (contacts[1].import_id, contacts[1].source_line),

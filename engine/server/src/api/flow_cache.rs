@@ -2,7 +2,9 @@
 //! environment drafts are checked against) and each document's diagnostic counts.
 //!
 //! A published version never changes, so the environment is rebuilt only when the set of
-//! (flow, newest version) changes — one query tells. A document's counts are kept by the
+//! (flow, newest version) or of installed custom node modules changes — two queries tell.
+//! The modules are part of it so that a draft (and a publish) is checked against the
+//! (module, version) pairs that are installed, with their ports. A document's counts are kept by the
 //! hash of its text for as long as the environment they were counted against is current.
 //! `GET /api/flows` compiled every published flow and then every document on each request
 //! (about 1 ms of CPU for the four example flows); with the cache it costs two queries.
@@ -28,6 +30,8 @@ pub(super) struct FlowCache {
 struct Inner {
     /// What the environment was built from.
     published: Vec<(String, i64)>,
+    /// The custom node modules it knows: (hash, name, version).
+    modules: Vec<(String, String, String)>,
     environment: Option<Arc<Environment>>,
     /// (text length, text hash) → (errors, warnings) against `environment`.
     counts: HashMap<(usize, u64), (usize, usize)>,
@@ -42,8 +46,20 @@ impl FlowCache {
             .into_iter()
             .filter_map(|flow| flow.published_version.map(|version| (flow.id, version)))
             .collect();
+        let installed = store.node_modules().await?;
+        let modules: Vec<(String, String, String)> = installed
+            .iter()
+            .map(|module| {
+                (
+                    module.hash.clone(),
+                    module.name.clone(),
+                    module.version.clone(),
+                )
+            })
+            .collect();
         if let Ok(inner) = self.inner.lock()
             && inner.published == published
+            && inner.modules == modules
             && let Some(environment) = &inner.environment
         {
             return Ok(environment.clone());
@@ -54,11 +70,13 @@ impl FlowCache {
         }
         let environment = Arc::new(Environment {
             flows: FlowSet::compile(&sources).flows,
+            custom_nodes: Some(ramal_call::custom_node_infos(installed)),
             ..Environment::default()
         });
         if let Ok(mut inner) = self.inner.lock() {
             *inner = Inner {
                 published,
+                modules,
                 environment: Some(environment.clone()),
                 counts: HashMap::new(),
             };

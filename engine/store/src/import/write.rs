@@ -4,9 +4,9 @@
 //! set of the file's phones is kept in memory.
 //!
 //! SQLite gets multi-row `INSERT … VALUES` (its statements are cheap, each round trip to
-//! its worker thread is not); PostgreSQL gets one `INSERT … SELECT FROM UNNEST(arrays)`
-//! per table, a single prepared statement whatever the chunk's size. Values are always
-//! bound, never put in the SQL text.
+//! its worker thread is not); PostgreSQL gets `COPY … FROM STDIN` per table, with the
+//! contacts' ids taken from their sequence first (COPY returns nothing). Values are
+//! bound or sent as COPY data (escaped by [`push_copy_text`]), never put in the SQL text.
 
 use super::report::{RejectReason, RejectedRow};
 use super::rows::{Chunk, GoodRow};
@@ -256,21 +256,33 @@ impl ImportConnection for PgConnection {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let lines: Vec<i64> = rows.iter().map(|row| row.line as i64).collect();
-        let fields: Vec<&str> = rows.iter().map(|row| row.fields.as_str()).collect();
-        let returned = sqlx::query_as::<_, (i64, i64)>(
-            "INSERT INTO contacts (list_id, import_id, created_at, source_line, fields) \
-             SELECT $1, $2, $3, t.line, t.fields FROM UNNEST($4::BIGINT[], $5::TEXT[]) AS t (line, fields) \
-             RETURNING id, source_line",
+        // The ids are taken from the column's sequence first (one round trip), so that the
+        // rows can go in through COPY, which returns nothing.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, $1)",
         )
-        .bind(target.list_id)
-        .bind(target.import_id)
-        .bind(target.now_ms)
-        .bind(&lines)
-        .bind(&fields)
+        .bind(rows.len() as i64)
         .fetch_all(&mut *self)
         .await?;
-        ids_in_row_order(rows, returned)
+        if ids.len() != rows.len() {
+            return Err(StoreError::Conflict("the contact id sequence gave too few ids".into()));
+        }
+        let mut data = Vec::with_capacity(rows.len() * (64 + rows[0].fields.len()));
+        let fixed = format!("\t{}\t{}\t{}\t", target.list_id, target.import_id, target.now_ms);
+        for (id, row) in ids.iter().zip(rows) {
+            data.extend_from_slice(id.to_string().as_bytes());
+            data.extend_from_slice(fixed.as_bytes());
+            data.extend_from_slice(row.line.to_string().as_bytes());
+            data.push(b'\t');
+            push_copy_text(&mut data, &row.fields);
+            data.push(b'\n');
+        }
+        let mut copy = self
+            .copy_in_raw("COPY contacts (id, list_id, import_id, created_at, source_line, fields) FROM STDIN")
+            .await?;
+        copy.send(data).await?;
+        copy.finish().await?;
+        Ok(ids)
     }
 
     async fn insert_phones(
@@ -278,32 +290,38 @@ impl ImportConnection for PgConnection {
         target: &Target,
         phones: &[(i64, i64, &crate::contacts::Phone)],
     ) -> Result<(), sqlx::Error> {
-        let contacts: Vec<i64> = phones.iter().map(|(contact, _, _)| *contact).collect();
-        let positions: Vec<i64> = phones.iter().map(|(_, position, _)| *position).collect();
-        let raw: Vec<&str> = phones
-            .iter()
-            .map(|(_, _, phone)| phone.raw.as_str())
-            .collect();
-        let e164: Vec<&str> = phones
-            .iter()
-            .map(|(_, _, phone)| phone.e164.as_str())
-            .collect();
-        sqlx::query(
-            "INSERT INTO contact_phones (list_id, contact_id, position, raw, e164) \
-             SELECT $1, t.c, t.p, t.r, t.e FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[]) \
-             AS t (c, p, r, e)",
-        )
-        .bind(target.list_id)
-        .bind(&contacts)
-        .bind(&positions)
-        .bind(&raw)
-        .bind(&e164)
-        .execute(&mut *self)
-        .await
-        .map(|_| ())
+        let list = format!("{}\t", target.list_id);
+        let mut data = Vec::with_capacity(phones.len() * 64);
+        for (contact, position, phone) in phones {
+            data.extend_from_slice(list.as_bytes());
+            data.extend_from_slice(format!("{contact}\t{position}\t").as_bytes());
+            push_copy_text(&mut data, &phone.raw);
+            data.push(b'\t');
+            push_copy_text(&mut data, &phone.e164);
+            data.push(b'\n');
+        }
+        let mut copy = self
+            .copy_in_raw("COPY contact_phones (list_id, contact_id, position, raw, e164) FROM STDIN")
+            .await?;
+        copy.send(data).await?;
+        copy.finish().await.map(|_| ())
     }
 
     shared_statements!();
+}
+
+/// Appends `text` as one column of `COPY … FROM STDIN` text format: backslash, tab, newline
+/// and carriage return escaped, so no value can end its column or row early.
+fn push_copy_text(data: &mut Vec<u8>, text: &str) {
+    for byte in text.bytes() {
+        match byte {
+            b'\\' => data.extend_from_slice(b"\\\\"),
+            b'\t' => data.extend_from_slice(b"\\t"),
+            b'\n' => data.extend_from_slice(b"\\n"),
+            b'\r' => data.extend_from_slice(b"\\r"),
+            other => data.push(other),
+        }
+    }
 }
 
 /// Writes a chunk's good rows, rejecting duplicates first when the list avoids them (they
@@ -372,4 +390,16 @@ pub(crate) async fn write_chunk<C: ImportConnection>(
         connection.insert_phones(target, &phones).await?;
     }
     Ok((to_write.len() as u64, rejected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_copy_text;
+
+    #[test]
+    fn copy_text_escapes_what_would_end_a_column_or_row() {
+        let mut data = Vec::new();
+        push_copy_text(&mut data, "a\tb\nc\rd\\e \"ç\"");
+        assert_eq!(data, "a\\tb\\nc\\rd\\\\e \"ç\"".as_bytes());
+    }
 }
