@@ -141,21 +141,50 @@ async fn a_flow_is_published_only_against_an_installed_module_version() {
             })
             .unwrap_or_default()
     };
-    let saved = app.call("PUT", "/api/flows/checks", &sara, &flow("1.0.0")).await;
+    let saved = app
+        .call("PUT", "/api/flows/checks", &sara, &flow("1.0.0"))
+        .await;
     assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
-    let refused = app.call("POST", "/api/flows/checks/publish", &sara, "").await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.body);
-    assert_eq!(codes(&refused.body), ["custom.unknown_module"], "{:?}", refused.body);
+    let refused = app
+        .call("POST", "/api/flows/checks/publish", &sara, "")
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(
+        codes(&refused.body),
+        ["custom.unknown_module"],
+        "{:?}",
+        refused.body
+    );
 
     let (status, body) = upload(&app.router, &admin, wasm).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let published = app.call("POST", "/api/flows/checks/publish", &sara, "").await;
+    let published = app
+        .call("POST", "/api/flows/checks/publish", &sara, "")
+        .await;
     assert_eq!(published.status, StatusCode::OK, "{:?}", published.body);
     assert_eq!(published.body["version"], 1);
 
     // A version that was never installed is refused even though the module is there.
-    app.call("PUT", "/api/flows/checks", &sara, &flow("2.0.0")).await;
-    let refused = app.call("POST", "/api/flows/checks/publish", &sara, "").await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.body);
-    assert_eq!(codes(&refused.body), ["custom.unknown_module"], "{:?}", refused.body);
+    app.call("PUT", "/api/flows/checks", &sara, &flow("2.0.0"))
+        .await;
+    let refused = app
+        .call("POST", "/api/flows/checks/publish", &sara, "")
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(
+        codes(&refused.body),
+        ["custom.unknown_module"],
+        "{:?}",
+        refused.body
+    );
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::on_both_backends;
+use common::{on_both_backends, on_both_backends_with_url};
 use ramal_store::{Duplicates, NewContact, NewContactList, Store, StoreError};
 
 fn list(name: &str, duplicates: Duplicates) -> NewContactList {
@@ -164,6 +164,101 @@ async fn lists_that_avoid_duplicates_refuse_a_known_number() {
             store.contact_list(other).await.unwrap().columns,
             vec!["nome".to_owned(), "cidade".to_owned()]
         );
+    })
+    .await;
+}
+
+/// Phones go with their contact, however the contact goes: by itself or with its list.
+/// (On PostgreSQL a statement trigger does this since migration 0009 dropped the per-row
+/// foreign key; on SQLite the foreign key's ON DELETE CASCADE does.)
+#[tokio::test]
+async fn removed_contacts_take_their_phones() {
+    on_both_backends_with_url(|store, url| async move {
+        let kept = new_list(&store, "kept", Duplicates::Allow).await;
+        let gone = new_list(&store, "gone", Duplicates::Allow).await;
+        let ana = store
+            .add_contact(
+                gone,
+                &contact("Ana", &["11 98765-4321", "(11) 3333-4444"]),
+                2_000,
+            )
+            .await
+            .expect("added");
+        store
+            .add_contact(gone, &contact("Bia", &["11 91234-5678"]), 2_000)
+            .await
+            .expect("added");
+        store
+            .add_contact(kept, &contact("Caio", &["11 98765-4321"]), 2_000)
+            .await
+            .expect("added");
+        let sql = |statement: &str| {
+            statement.replace(
+                "$1",
+                if url.starts_with("sqlite:") {
+                    "?"
+                } else {
+                    "$1"
+                },
+            )
+        };
+        let phones_of = |list: i64| {
+            let url = url.clone();
+            let sql = sql("SELECT COUNT(*) FROM contact_phones WHERE list_id = $1");
+            async move {
+                if url.starts_with("sqlite:") {
+                    let mut connection =
+                        <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+                            .await
+                            .expect("connects");
+                    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                        .bind(list)
+                        .fetch_one(&mut connection)
+                        .await
+                        .expect("counted")
+                } else {
+                    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+                        .await
+                        .expect("connects");
+                    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                        .bind(list)
+                        .fetch_one(&mut connection)
+                        .await
+                        .expect("counted")
+                }
+            }
+        };
+        let delete = |statement: &str, id: i64| {
+            let url = url.clone();
+            let sql = sql(statement);
+            async move {
+                if url.starts_with("sqlite:") {
+                    let mut connection =
+                        <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+                            .await
+                            .expect("connects");
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(id)
+                        .execute(&mut connection)
+                        .await
+                        .expect("deleted");
+                } else {
+                    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+                        .await
+                        .expect("connects");
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(id)
+                        .execute(&mut connection)
+                        .await
+                        .expect("deleted");
+                }
+            }
+        };
+        assert_eq!((phones_of(gone).await, phones_of(kept).await), (3, 1));
+        delete("DELETE FROM contacts WHERE id = $1", ana.id).await;
+        assert_eq!((phones_of(gone).await, phones_of(kept).await), (1, 1));
+        delete("DELETE FROM contact_lists WHERE id = $1", gone).await;
+        assert_eq!((phones_of(gone).await, phones_of(kept).await), (0, 1));
     })
     .await;
 }

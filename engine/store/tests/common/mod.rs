@@ -29,13 +29,22 @@ where
     F: Fn(Store) -> Fut,
     Fut: Future<Output = ()>,
 {
+    on_both_backends_with_url(|store, _url| test(store)).await
+}
+
+/// As [`on_both_backends`], also giving the database's URL, for a test that looks at the
+/// tables with its own connection.
+pub async fn on_both_backends_with_url<F, Fut>(test: F)
+where
+    F: Fn(Store, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
     // SQLite: a file, as in production (WAL needs a real file).
     let path = std::env::temp_dir().join(format!("{}.db", unique("ramal_store_test")));
-    let store = Store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("SQLite opens");
+    let sqlite_url = format!("sqlite://{}", path.display());
+    let store = Store::open(&sqlite_url).await.expect("SQLite opens");
     assert_eq!(store.backend(), Backend::Sqlite);
-    test(store.clone()).await;
+    test(store.clone(), sqlite_url).await;
     store.close().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -71,7 +80,7 @@ where
     };
     let store = Store::open(&url).await.expect("PostgreSQL opens");
     assert_eq!(store.backend(), Backend::Postgres);
-    test(store.clone()).await;
+    test(store.clone(), url).await;
     store.close().await;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {database} WITH (FORCE)"
