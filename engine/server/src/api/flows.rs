@@ -66,9 +66,14 @@ pub struct FlowSummary {
 pub(super) async fn list(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<FlowSummary>>, ApiError> {
-    let environment = state.flow_cache.environment(&state.store).await?;
+    let listed = state.store.flows_with_documents().await?;
+    let summaries: Vec<_> = listed.iter().map(|(summary, _)| summary.clone()).collect();
+    let environment = state
+        .flow_cache
+        .environment_of(&state.store, &summaries)
+        .await?;
     let mut flows = Vec::new();
-    for (summary, document) in state.store.flows_with_documents().await? {
+    for (summary, document) in listed {
         let (errors, warnings) =
             document.map_or((0, 0), |text| state.flow_cache.counts(&environment, &text));
         flows.push(FlowSummary {
