@@ -83,7 +83,6 @@ impl FlowCache {
         let environment = Arc::new(Environment {
             flows: FlowSet::compile(&sources).flows,
             custom_nodes: Some(ramal_call::custom_node_infos(installed)),
-            ..Environment::default()
         });
         if let Ok(mut inner) = self.inner.lock() {
             *inner = Inner {
