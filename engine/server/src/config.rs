@@ -48,6 +48,13 @@ pub struct Config {
     /// more are dropped. Size it to your trunk's call rate.
     #[arg(long, env = "RAMAL_SIP_RATE_LIMIT", default_value_t = 100)]
     pub sip_rate_limit: u32,
+    /// Threads that run calls and API requests (the async runtime's workers). One (the
+    /// default) is the cheapest per call: with two on a 2-core machine the idle one is woken
+    /// for every hand-over between the SIP, call and media tasks, which cost 22-28% more CPU
+    /// per call and dropped SIP datagrams at 2,400 calls/s (see ARCHITECTURE.md). One thread
+    /// carries about 2,400 new calls/s or 3,000 calls with media; raise it beyond that.
+    #[arg(long, env = "RAMAL_WORKER_THREADS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: u16,
 
     /// The digest realm agents' phones register in (their SIP passwords are stored for
     /// it: changing it needs new passwords).
@@ -185,6 +192,7 @@ impl Config {
             prompts: PathBuf::from("flows/prompts"),
             max_calls: 500,
             sip_rate_limit: 100,
+            worker_threads: 1,
             sip_realm: "ramal".into(),
             sip_digest: vec![ramal_sip::Algorithm::Sha256, ramal_sip::Algorithm::Md5],
             node_http_allow: Vec::new(),

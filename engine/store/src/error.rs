@@ -36,6 +36,10 @@ pub enum StoreError {
     /// Anything else the database said.
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// Work moved off the async threads (password hashing) did not finish: it panicked, or
+    /// the runtime is shutting down.
+    #[error("a background task failed: {0}")]
+    Background(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -87,7 +87,7 @@ impl Store {
     /// Creates a user; a taken username is a conflict.
     pub async fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<User, StoreError> {
         check_username(&user.username)?;
-        let hash = password::hash(&user.password)?;
+        let hash = password::hash_blocking(&user.password).await?;
         let id: i64 = with_pool!(self, pool => {
             sqlx::query_scalar(
                 "INSERT INTO users (username, display_name, password_hash, role, created_at) \
@@ -144,7 +144,12 @@ impl Store {
                 })
                 .transpose()?
         });
-        Ok(row.and_then(|(user, hash)| password::verify(password, &hash).then_some(user)))
+        match row {
+            Some((user, hash)) => Ok(password::verify_blocking(password, hash)
+                .await?
+                .then_some(user)),
+            None => Ok(None),
+        }
     }
 
     /// Every user, by username.
