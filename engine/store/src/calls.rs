@@ -53,6 +53,37 @@ pub struct CallRecord {
     pub recording: Option<String>,
 }
 
+/// Records per INSERT statement: 15 values each, under SQLite's 32,766 bound values and
+/// PostgreSQL's 65,535.
+const CALLS_PER_INSERT: usize = 1000;
+
+/// `INSERT INTO calls … VALUES (…), (…)` for `rows` records: `$N` placeholders for
+/// PostgreSQL, anonymous `?` for SQLite (which looks numbered names up one by one).
+fn insert_calls_sql(rows: usize, numbered: bool) -> String {
+    const COLUMNS: usize = 15;
+    let mut sql = String::with_capacity(200 + rows * COLUMNS * 5);
+    sql.push_str(
+        "INSERT INTO calls (id, direction, caller, callee, flow_id, flow_version, started_at, \
+         answered_at, ended_at, end_reason, disposition, trace, variables, surveys, recording) VALUES ",
+    );
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ",(" });
+        for column in 0..COLUMNS {
+            if column > 0 {
+                sql.push(',');
+            }
+            if numbered {
+                sql.push('$');
+                sql.push_str(&(row * COLUMNS + column + 1).to_string());
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 impl Store {
     /// Stores a finished call. A second record with the same id is a conflict.
     pub async fn record_call(&self, call: &CallRecord) -> Result<(), StoreError> {
@@ -60,34 +91,48 @@ impl Store {
     }
 
     /// Stores finished calls in one transaction: all of them or, on any error, none.
+    ///
+    /// One multi-row INSERT per [`CALLS_PER_INSERT`] records: the call engine's record
+    /// writer hands over everything that finished during the previous write, and a statement
+    /// per record cost a round trip to SQLite's worker thread (two thread wake-ups) each.
     pub async fn record_calls(&self, calls: &[CallRecord]) -> Result<(), StoreError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let numbered = self.backend() == crate::pool::Backend::Postgres;
+        // One statement is atomic by itself: a transaction only when there are several.
+        let single = calls.len() <= CALLS_PER_INSERT;
         with_pool!(self, pool => {
-            let mut transaction = pool.begin().await?;
-            for call in calls {
-                sqlx::query(
-                    "INSERT INTO calls (id, direction, caller, callee, flow_id, flow_version, started_at, \
-                     answered_at, ended_at, end_reason, disposition, trace, variables, surveys, recording) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                )
-                .bind(&call.id)
-                .bind(&call.direction)
-                .bind(&call.caller)
-                .bind(&call.callee)
-                .bind(&call.flow_id)
-                .bind(call.flow_version)
-                .bind(call.started_at)
-                .bind(call.answered_at)
-                .bind(call.ended_at)
-                .bind(&call.end_reason)
-                .bind(&call.disposition)
-                .bind(call.trace.to_string())
-                .bind(call.variables.to_string())
-                .bind(call.surveys.to_string())
-                .bind(&call.recording)
-                .execute(&mut *transaction)
-                .await?;
+            let mut transaction = if single { None } else { Some(pool.begin().await?) };
+            for part in calls.chunks(CALLS_PER_INSERT) {
+                let sql = insert_calls_sql(part.len(), numbered);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for call in part {
+                    query = query
+                        .bind(&call.id)
+                        .bind(&call.direction)
+                        .bind(&call.caller)
+                        .bind(&call.callee)
+                        .bind(&call.flow_id)
+                        .bind(call.flow_version)
+                        .bind(call.started_at)
+                        .bind(call.answered_at)
+                        .bind(call.ended_at)
+                        .bind(&call.end_reason)
+                        .bind(&call.disposition)
+                        .bind(call.trace.to_string())
+                        .bind(call.variables.to_string())
+                        .bind(call.surveys.to_string())
+                        .bind(&call.recording);
+                }
+                match transaction.as_mut() {
+                    Some(transaction) => query.execute(&mut **transaction).await?,
+                    None => query.execute(pool).await?,
+                };
             }
-            transaction.commit().await?;
+            if let Some(transaction) = transaction {
+                transaction.commit().await?;
+            }
         });
         Ok(())
     }

@@ -57,6 +57,27 @@ async fn a_call_record_round_trips_with_its_trace() {
             .await
             .unwrap();
         assert_eq!(store.recent_calls(10).await.unwrap().len(), 4);
+
+        // More records than one statement takes: several statements, still all or none.
+        let many: Vec<CallRecord> = (0..2_100)
+            .map(|n| record(&format!("m{n}"), 10_000 + n))
+            .collect();
+        let mut spoiled = many.clone();
+        spoiled[2_050] = record("c1", 9);
+        assert!(matches!(
+            store.record_calls(&spoiled).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(
+            store.call_record("m0").await.is_err(),
+            "nothing of it stored"
+        );
+        store.record_calls(&many).await.unwrap();
+        assert_eq!(
+            store.call_record("m2099").await.unwrap(),
+            record("m2099", 12_099)
+        );
+        assert_eq!(store.recent_calls(10_000).await.unwrap().len(), 2_104);
         assert!(matches!(
             store.call_record("nope").await,
             Err(StoreError::NotFound { .. })
