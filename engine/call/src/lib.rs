@@ -32,7 +32,7 @@ pub use acd::{AcdNotice, AgentAction, AgentError, AgentView, Agents, QueueStatus
 pub use config::{CallConfig, RewriteRule, TrunkConfig};
 pub use custom::{InstallError, NodeModules, ReqwestHttp, custom_node_infos};
 pub use engine::{CallEngine, Phones, StartError};
-pub use library::{FlowLibrary, Resolved, RouteError};
+pub use library::{FlowLibrary, Resolved, RouteError, compile_published};
 pub use notices::CallNotice;
 pub use prompts::{PromptLoadError, Prompts};
 

@@ -157,25 +157,37 @@ impl FlowLibrary {
             || compiled.custom_nodes != custom_nodes
             || compiled.set.flows.is_empty()
         {
-            let mut sources = Vec::with_capacity(versions.len());
-            for (id, version) in &versions {
-                let published = self.store.flow_version(id, *version).await?;
-                sources.push((format!("{id}@{version}"), published.document));
-            }
-            let environment = Environment {
-                custom_nodes: custom_nodes.clone(),
-                ..Environment::default()
-            };
-            let set = FlowSet::compile_in(&sources, environment);
-            for (source, diagnostics) in &set.diagnostics {
-                for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
-                    tracing::warn!(%source, "published flow does not compile: {diagnostic}");
-                }
-            }
+            let set = compile_published(&self.store, &versions, custom_nodes.clone()).await?;
             compiled.versions = versions.clone();
             compiled.custom_nodes = custom_nodes;
             compiled.set = Arc::new(set);
         }
         Ok((compiled.set.clone(), versions))
     }
+}
+
+/// The published flows `(id, version)` compiled together, with `custom_nodes` when the
+/// installed modules are known: what calls run, and what drafts' `subflow` nodes may call.
+/// A published flow that does not compile (a module removed since) is logged and left out.
+pub async fn compile_published(
+    store: &Store,
+    versions: &[(String, i64)],
+    custom_nodes: Option<BTreeMap<(String, String), CustomNodeInfo>>,
+) -> Result<FlowSet, StoreError> {
+    let mut sources = Vec::with_capacity(versions.len());
+    for (id, version) in versions {
+        let published = store.flow_version(id, *version).await?;
+        sources.push((format!("{id}@{version}"), published.document));
+    }
+    let environment = Environment {
+        custom_nodes,
+        ..Environment::default()
+    };
+    let set = FlowSet::compile_in(&sources, environment);
+    for (source, diagnostics) in &set.diagnostics {
+        for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
+            tracing::warn!(%source, "published flow does not compile: {diagnostic}");
+        }
+    }
+    Ok(set)
 }

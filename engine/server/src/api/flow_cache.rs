@@ -11,10 +11,10 @@
 //! (the flow list with its documents, and the installed modules).
 
 use super::ApiError;
-use ramal_flow::sim::FlowSet;
+use ramal_flow::compile::CustomNodeInfo;
 use ramal_flow::{Diagnostic, Environment, compile_json};
 use ramal_store::{FlowSummary, Store};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
@@ -31,8 +31,8 @@ pub(super) struct FlowCache {
 struct Inner {
     /// What the environment was built from.
     published: Vec<(String, i64)>,
-    /// The custom node modules it knows: (hash, name, version).
-    modules: Vec<(String, String, String)>,
+    /// The installed custom nodes it was built with: (module, version) → ports.
+    custom_nodes: BTreeMap<(String, String), CustomNodeInfo>,
     environment: Option<Arc<Environment>>,
     /// (text length, text hash) → (errors, warnings) against `environment`.
     counts: HashMap<(usize, u64), (usize, usize)>,
@@ -58,36 +58,24 @@ impl FlowCache {
                     .map(|version| (flow.id.clone(), version))
             })
             .collect();
-        let installed = store.node_modules().await?;
-        let modules: Vec<(String, String, String)> = installed
-            .iter()
-            .map(|module| {
-                (
-                    module.hash.clone(),
-                    module.name.clone(),
-                    module.version.clone(),
-                )
-            })
-            .collect();
+        let custom_nodes = ramal_call::custom_node_infos(store.node_modules().await?);
         if let Ok(inner) = self.inner.lock()
             && inner.published == published
-            && inner.modules == modules
+            && inner.custom_nodes == custom_nodes
             && let Some(environment) = &inner.environment
         {
             return Ok(environment.clone());
         }
-        let mut sources = Vec::with_capacity(published.len());
-        for (id, version) in &published {
-            sources.push((id.clone(), store.flow_version(id, *version).await?.document));
-        }
+        let set =
+            ramal_call::compile_published(store, &published, Some(custom_nodes.clone())).await?;
         let environment = Arc::new(Environment {
-            flows: FlowSet::compile(&sources).flows,
-            custom_nodes: Some(ramal_call::custom_node_infos(installed)),
+            flows: set.flows,
+            custom_nodes: Some(custom_nodes.clone()),
         });
         if let Ok(mut inner) = self.inner.lock() {
             *inner = Inner {
                 published,
-                modules,
+                custom_nodes,
                 environment: Some(environment.clone()),
                 counts: HashMap::new(),
             };
