@@ -61,6 +61,22 @@ macro_rules! row_like {
 row_like!(sqlx::sqlite::SqliteRow);
 row_like!(sqlx::postgres::PgRow);
 
+/// The columns of a [`FlowSummary`], from `flows f`.
+const SUMMARY_COLUMNS: &str = "f.id, f.name, f.draft IS NOT NULL AS has_draft, \
+     (SELECT MAX(v.version) FROM flow_versions v WHERE v.flow_id = f.id) AS published_version";
+
+/// A [`FlowSummary`] from a row with [`SUMMARY_COLUMNS`] (either backend's row type).
+macro_rules! flow_summary {
+    ($row:expr) => {
+        FlowSummary {
+            id: $row.try_get("id")?,
+            name: $row.try_get("name")?,
+            has_draft: $row.try_get("has_draft")?,
+            published_version: $row.try_get("published_version")?,
+        }
+    };
+}
+
 impl Store {
     /// Saves the draft of flow `id` (creating the flow on first save).
     pub async fn save_draft(
@@ -182,21 +198,12 @@ impl Store {
     pub async fn flows(&self) -> Result<Vec<FlowSummary>, StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "SELECT f.id, f.name, f.draft IS NOT NULL AS has_draft, \
-                 (SELECT MAX(v.version) FROM flow_versions v WHERE v.flow_id = f.id) AS published_version \
-                 FROM flows f ORDER BY f.id",
+                sqlx::AssertSqlSafe(format!("SELECT {SUMMARY_COLUMNS} FROM flows f ORDER BY f.id")),
             )
             .fetch_all(pool)
             .await?
             .into_iter()
-            .map(|row| {
-                Ok(FlowSummary {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    has_draft: row.try_get("has_draft")?,
-                    published_version: row.try_get("published_version")?,
-                })
-            })
+            .map(|row| Ok(flow_summary!(row)))
             .collect()
         })
     }
@@ -209,25 +216,18 @@ impl Store {
     ) -> Result<Vec<(FlowSummary, Option<String>)>, StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "SELECT f.id, f.name, f.draft IS NOT NULL AS has_draft, \
-                 (SELECT MAX(v.version) FROM flow_versions v WHERE v.flow_id = f.id) AS published_version, \
-                 COALESCE(f.draft, (SELECT v.document FROM flow_versions v WHERE v.flow_id = f.id \
-                 ORDER BY v.version DESC LIMIT 1)) AS document \
-                 FROM flows f ORDER BY f.id",
+                sqlx::AssertSqlSafe(format!(
+                    "SELECT {SUMMARY_COLUMNS}, \
+                     COALESCE(f.draft, (SELECT v.document FROM flow_versions v WHERE v.flow_id = f.id \
+                     ORDER BY v.version DESC LIMIT 1)) AS document \
+                     FROM flows f ORDER BY f.id"
+                )),
             )
             .fetch_all(pool)
             .await?
             .into_iter()
             .map(|row| {
-                Ok((
-                    FlowSummary {
-                        id: row.try_get("id")?,
-                        name: row.try_get("name")?,
-                        has_draft: row.try_get("has_draft")?,
-                        published_version: row.try_get("published_version")?,
-                    },
-                    row.try_get("document")?,
-                ))
+                Ok((flow_summary!(row), row.try_get("document")?))
             })
             .collect()
         })
