@@ -57,30 +57,13 @@ pub struct CallRecord {
 /// PostgreSQL's 65,535.
 const CALLS_PER_INSERT: usize = 1000;
 
-/// `INSERT INTO calls … VALUES (…), (…)` for `rows` records: `$N` placeholders for
-/// PostgreSQL, anonymous `?` for SQLite (which looks numbered names up one by one).
+/// `INSERT INTO calls … VALUES (…), (…)` for `rows` records.
 fn insert_calls_sql(rows: usize, numbered: bool) -> String {
-    const COLUMNS: usize = 15;
-    let mut sql = String::with_capacity(200 + rows * COLUMNS * 5);
-    sql.push_str(
+    let mut sql = String::from(
         "INSERT INTO calls (id, direction, caller, callee, flow_id, flow_version, started_at, \
          answered_at, ended_at, end_reason, disposition, trace, variables, surveys, recording) VALUES ",
     );
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ",(" });
-        for column in 0..COLUMNS {
-            if column > 0 {
-                sql.push(',');
-            }
-            if numbered {
-                sql.push('$');
-                sql.push_str(&(row * COLUMNS + column + 1).to_string());
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
-    }
+    crate::value_rows::push_value_rows(&mut sql, rows, 15, numbered);
     sql
 }
 

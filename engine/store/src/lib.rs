@@ -27,6 +27,7 @@ mod tokens;
 mod trunks;
 mod users;
 mod validation;
+mod value_rows;
 
 pub use audit::AuditEntry;
 pub use calls::CallRecord;

@@ -12,6 +12,7 @@
 use super::report::{RejectReason, RejectedRow};
 use super::rows::{Chunk, GoodRow};
 use crate::error::StoreError;
+use crate::value_rows::push_value_rows;
 use sqlx::{PgConnection, SqliteConnection};
 use std::collections::{HashMap, HashSet};
 
@@ -182,9 +183,7 @@ async fn sqlite_insert_contacts(
         "INSERT INTO contacts (list_id, import_id, created_at, source_line, fields) \
          SELECT ?, ?, ?, column1, column2 FROM (VALUES ",
     );
-    for index in 0..rows.len() {
-        sql.push_str(if index == 0 { "(?,?)" } else { ",(?,?)" });
-    }
+    push_value_rows(&mut sql, rows.len(), 2, false);
     sql.push_str(") RETURNING id, source_line");
     let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
         .bind(target.list_id)
@@ -209,13 +208,7 @@ async fn sqlite_insert_phones(
             "INSERT INTO contact_phones (list_id, contact_id, position, raw, e164) \
              SELECT ?, column1, column2, column3, column4 FROM (VALUES ",
         );
-        for index in 0..part.len() {
-            sql.push_str(if index == 0 {
-                "(?,?,?,?)"
-            } else {
-                ",(?,?,?,?)"
-            });
-        }
+        push_value_rows(&mut sql, part.len(), 4, false);
         sql.push(')');
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(target.list_id);
         for (contact, position, phone) in part {
