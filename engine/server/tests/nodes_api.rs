@@ -130,36 +130,33 @@ async fn a_flow_is_published_only_against_an_installed_module_version() {
         ]})
         .to_string()
     };
-    let codes = |body: &Value| -> Vec<String> {
-        body["error"]["diagnostics"]
+    // Publishing is refused with 422 and the one error `custom.unknown_module`.
+    let refused_for_the_module = || async {
+        let refused = app
+            .call("POST", "/api/flows/checks/publish", &sara, "")
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{:?}",
+            refused.body
+        );
+        let codes: Vec<&str> = refused.body["error"]["diagnostics"]
             .as_array()
             .map(|list| {
                 list.iter()
                     .filter(|d| d["severity"] == "error")
-                    .filter_map(|d| d["code"].as_str().map(str::to_owned))
+                    .filter_map(|d| d["code"].as_str())
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        assert_eq!(codes, ["custom.unknown_module"], "{:?}", refused.body);
     };
     let saved = app
         .call("PUT", "/api/flows/checks", &sara, &flow("1.0.0"))
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
-    let refused = app
-        .call("POST", "/api/flows/checks/publish", &sara, "")
-        .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{:?}",
-        refused.body
-    );
-    assert_eq!(
-        codes(&refused.body),
-        ["custom.unknown_module"],
-        "{:?}",
-        refused.body
-    );
+    refused_for_the_module().await;
 
     let (status, body) = upload(&app.router, &admin, wasm).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -172,19 +169,5 @@ async fn a_flow_is_published_only_against_an_installed_module_version() {
     // A version that was never installed is refused even though the module is there.
     app.call("PUT", "/api/flows/checks", &sara, &flow("2.0.0"))
         .await;
-    let refused = app
-        .call("POST", "/api/flows/checks/publish", &sara, "")
-        .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{:?}",
-        refused.body
-    );
-    assert_eq!(
-        codes(&refused.body),
-        ["custom.unknown_module"],
-        "{:?}",
-        refused.body
-    );
+    refused_for_the_module().await;
 }

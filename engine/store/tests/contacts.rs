@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{on_both_backends, on_both_backends_with_url};
+use common::{on_both_backends, on_both_backends_with_url, raw_scalar};
 use ramal_store::{Duplicates, NewContact, NewContactList, Store, StoreError};
 
 fn list(name: &str, duplicates: Duplicates) -> NewContactList {
@@ -192,67 +192,21 @@ async fn removed_contacts_take_their_phones() {
             .add_contact(kept, &contact("Caio", &["11 98765-4321"]), 2_000)
             .await
             .expect("added");
-        let sql = |statement: &str| {
-            statement.replace(
-                "$1",
-                if url.starts_with("sqlite:") {
-                    "?"
-                } else {
-                    "$1"
-                },
-            )
-        };
         let phones_of = |list: i64| {
             let url = url.clone();
-            let sql = sql("SELECT COUNT(*) FROM contact_phones WHERE list_id = $1");
             async move {
-                if url.starts_with("sqlite:") {
-                    let mut connection =
-                        <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-                            .await
-                            .expect("connects");
-                    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
-                        .bind(list)
-                        .fetch_one(&mut connection)
-                        .await
-                        .expect("counted")
-                } else {
-                    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
-                        .await
-                        .expect("connects");
-                    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
-                        .bind(list)
-                        .fetch_one(&mut connection)
-                        .await
-                        .expect("counted")
-                }
+                raw_scalar(
+                    &url,
+                    "SELECT COUNT(*) FROM contact_phones WHERE list_id = $1",
+                    list,
+                )
+                .await
+                .unwrap_or_default()
             }
         };
-        let delete = |statement: &str, id: i64| {
+        let delete = |statement: &'static str, id: i64| {
             let url = url.clone();
-            let sql = sql(statement);
-            async move {
-                if url.starts_with("sqlite:") {
-                    let mut connection =
-                        <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-                            .await
-                            .expect("connects");
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(id)
-                        .execute(&mut connection)
-                        .await
-                        .expect("deleted");
-                } else {
-                    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
-                        .await
-                        .expect("connects");
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(id)
-                        .execute(&mut connection)
-                        .await
-                        .expect("deleted");
-                }
-            }
+            async move { raw_scalar(&url, statement, id).await }
         };
         assert_eq!((phones_of(gone).await, phones_of(kept).await), (3, 1));
         delete("DELETE FROM contacts WHERE id = $1", ana.id).await;

@@ -89,3 +89,27 @@ where
     .await
     .expect("drop the test database");
 }
+
+/// Runs `statement`, with `$1` bound to `value`, on the database at `url` through a
+/// connection of its own — for tests that look at tables the store has no query for. The
+/// first column of the first row, if the statement returns rows.
+pub async fn raw_scalar(url: &str, statement: &str, value: i64) -> Option<i64> {
+    let query = sqlx::AssertSqlSafe(statement.to_owned());
+    if url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(url)
+            .await
+            .expect("connects");
+        sqlx::query_scalar(query)
+            .bind(value)
+            .fetch_optional(&mut connection)
+            .await
+            .expect("runs")
+    } else {
+        let mut connection = sqlx::PgConnection::connect(url).await.expect("connects");
+        sqlx::query_scalar(query)
+            .bind(value)
+            .fetch_optional(&mut connection)
+            .await
+            .expect("runs")
+    }
+}
